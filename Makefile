@@ -1,0 +1,46 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Everything else they need is
+# installed on the way: system packages (PostgreSQL/PostGIS, Chromium) and the locked Python env.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export TERRITOIRE_HOME ?= $(CURDIR)/var
+
+.PHONY: demo test install system lint bench dev clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	touch $@
+
+system:
+	./scripts/install-system.sh
+
+install: system $(VENV)/.installed
+
+demo: install
+	$(BIN)/territoire demo
+	$(BIN)/territoire run
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+dev: install
+	DAGSTER_HOME=$(TERRITOIRE_HOME)/dagster $(BIN)/dagster dev -m pipelines.definitions
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	$(BIN)/python -c "from resources.postgres_server import stop_server; from pathlib import Path; stop_server(Path('$(TERRITOIRE_HOME)'))" || true
+	rm -rf $(TERRITOIRE_HOME)

@@ -1,0 +1,70 @@
+"""Shared fixtures: a real PostgreSQL/PostGIS database per test session.
+
+Tests talk to a real server, never a mock. By default the machine's PostgreSQL on 127.0.0.1:5432
+(trust auth, user postgres) is used; ``TERRITOIRE_TEST_ADMIN_URL`` points elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REFERENCE = SHARED / "reference"
+SHARED_SCHEMAS = SHARED / "schemas"
+
+ADMIN_URL = os.environ.get(
+    "TERRITOIRE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _create_database(name: str) -> str:
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sa.make_url(ADMIN_URL).set(database=name)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def _drop_database(name: str) -> None:
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh database with PostGIS for the whole session, dropped afterwards."""
+    name = f"territoire_test_{uuid.uuid4().hex[:10]}"
+    url = _create_database(name)
+    yield url
+    _drop_database(name)
+
+
+@pytest.fixture()
+def fresh_pg_url() -> Iterator[str]:
+    """A fresh database with PostGIS for one test, for tests that need an empty warehouse."""
+    name = f"territoire_test_{uuid.uuid4().hex[:10]}"
+    url = _create_database(name)
+    yield url
+    _drop_database(name)
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    """A TERRITOIRE_HOME of its own for one test."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path

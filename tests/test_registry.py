@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from pipelines.registry import RegistryError, load_registry
+
+COMMUNE_IDS = {
+    "tours", "joue-les-tours", "saint-cyr-sur-loire", "saint-pierre-des-corps", "saint-avertin",
+    "chambray-les-tours", "fondettes", "la-riche", "ballan-mire", "luynes", "notre-dame-d-oe",
+    "chanceaux-sur-choisille", "savonnieres", "la-membrolle-sur-choisille", "rochecorbon", "parcay-meslay",
+    "mettray", "saint-etienne-de-chigny", "villandry", "druye", "saint-genouph", "berthenay",
+}
+
+
+def test_registry_declares_the_territory():
+    registry = load_registry()
+    communes = {p.id for p in registry.producers if p.kind == "commune"}
+    assert communes == COMMUNE_IDS
+    assert sum(p.population for p in registry.producers if p.kind == "commune") == 301_339
+    assert registry.producer("tours").insee == "37261" and registry.producer("tours").siren == "213702616"
+    assert registry.producer("tours").siren_verified and not registry.producer("druye").siren_verified
+    operators = {p.sector for p in registry.producers if p.kind == "operator"}
+    assert operators == {"transport", "tourism", "water", "waste", "university", "hospital"}
+    assert "metropole" in registry.producer_by_id
+
+
+def test_every_commune_has_a_drop_source_for_subventions():
+    subventions = load_registry().dataset("subventions")
+    assert subventions.schema_ref == "scdl-subventions@2.1.1"
+    drops = {s.producer for s in subventions.sources if s.kind == "drop"}
+    assert COMMUNE_IDS <= drops
+
+
+def test_expected_from_rule_selects_communes_over_3500():
+    registry = load_registry()
+    expected = registry.expected_producers(registry.dataset("subventions"))
+    assert "tours" in expected and "luynes" in expected
+    assert "chanceaux-sur-choisille" not in expected  # 3,499 inhabitants
+
+
+def _write(tmp_path: Path, producers: str, datasets: str) -> Path:
+    (tmp_path / "producers.yaml").write_text(producers, encoding="utf-8")
+    (tmp_path / "datasets.yaml").write_text(datasets, encoding="utf-8")
+    return tmp_path
+
+
+TERRITORY = """territory: {id: t, name: T, siren: "243700754", base_url: "https://example.org"}
+producers:
+  - {id: tours, name: Tours, kind: commune, population: 10}
+"""
+
+
+def test_bad_entry_is_named(tmp_path):
+    directory = _write(tmp_path, TERRITORY, "datasets:\n  subventions: {title: S, schema: x, frequency: hourly}\n")
+    with pytest.raises(RegistryError, match="frequency"):
+        load_registry(directory)
+
+
+def test_unknown_producer_in_source_is_refused(tmp_path):
+    directory = _write(
+        tmp_path, TERRITORY, "datasets:\n  s: {title: S, schema: x, sources: [{producer: nowhere, kind: drop}]}\n"
+    )
+    with pytest.raises(RegistryError, match="nowhere"):
+        load_registry(directory)
+
+
+def test_bad_producer_id_is_refused(tmp_path):
+    directory = _write(tmp_path, TERRITORY + "  - {id: ../etc, name: X, kind: commune}\n", "datasets: {}\n")
+    with pytest.raises(RegistryError, match="id"):
+        load_registry(directory)
+
+
+def test_explicit_source_overrides_selector(tmp_path):
+    directory = _write(
+        tmp_path,
+        TERRITORY,
+        "datasets:\n  s:\n    title: S\n    schema: x\n    sources:\n      - {producers: communes, kind: drop}\n"
+        "      - {producer: tours, kind: drop, sheet: Feuil2, columns: {Montant TTC: montant}}\n",
+    )
+    source = load_registry(directory).dataset("s").source_for("tours")
+    assert source.sheet == "Feuil2" and source.columns == {"Montant TTC": "montant"}

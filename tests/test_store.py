@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+
+from resources.store import Store, safe_file_name
+
+
+def test_archive_is_content_addressed_and_idempotent(home: Path, tmp_path: Path):
+    store = Store(home=str(home))
+    source = tmp_path / "extrait.csv"
+    source.write_bytes(b"a;b\n1;2\n")
+    first = store.archive_file("tours", "subventions", source)
+    second = store.archive_file("tours", "subventions", source)
+    assert first == second
+    assert Path(first.path).name == f"{first.sha256}.csv"
+    assert Path(first.path).read_bytes() == b"a;b\n1;2\n"
+    assert [a.sha256 for a in store.archived("tours", "subventions")] == [first.sha256]
+
+
+def test_drop_lands_in_inbox(home: Path, tmp_path: Path):
+    store = Store(home=str(home))
+    source = tmp_path / "x.csv"
+    source.write_text("a\n1\n")
+    target = store.drop("tours", "subventions", source)
+    assert target.parent == home / "inbox" / "tours" / "subventions"
+    assert store.pending_inboxes() == {("tours", "subventions"): [target]}
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/abs/x.csv", "-rf.csv", "a\x00b.csv", "..", "..\\..\\x.csv"])
+def test_hostile_names_stay_inside(name: str):
+    safe = safe_file_name(name)
+    assert "/" not in safe and "\x00" not in safe and not safe.startswith("-") and safe not in ("", ".", "..")
+
+
+@pytest.mark.parametrize("producer", ["../tours", "Tours", "tours/x", "", "a\x00"])
+def test_unsafe_ids_never_become_paths(home: Path, producer: str):
+    with pytest.raises(ValueError):
+        Store(home=str(home)).inbox(producer, "subventions")
