@@ -1,0 +1,363 @@
+"""Staged frame → harmonised frame: producer columns matched to schema fields, cells normalised.
+
+Header matching, in order of precedence: the producer's explicit mapping from the registry, the exact
+field name, a key insensitive to case/accents/spaces/punctuation (``Date convention`` ==
+``dateConvention`` == ``DATE_CONVENTION``), then a crosswalk declared for an older version of the
+schema (``quality/crosswalks/*.yaml``: renamed, combined and split columns). Two columns claiming one
+field: the first (by precedence, then by position) wins, the other is kept aside and reported.
+
+Nothing is dropped: source columns that match no field are returned as ``extra`` with the same index,
+and invalid cells are left as they came for the validator to quarantine with their original value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from assets.geometry import outside_territory, points_to_ewkt
+from assets.normalise import normalise_column
+
+CROSSWALK_DIR = Path(__file__).resolve().parents[1] / "quality" / "crosswalks"
+ERROR_COLUMNS = ["row", "field", "rule", "value", "message"]
+
+
+def header_key(header: str) -> str:
+    """Comparison key of a header: no BOM, accents, case, spaces or punctuation."""
+    text = str(header).replace("\ufeff", "").removeprefix("ï»¿")  # BOM, also when decoded as cp1252
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    """An older version of a schema described as renames, combinations, splits and defaults."""
+
+    schema: str
+    schema_name: str
+    from_version: str
+    to_version: str
+    detect: tuple[str, ...]
+    columns: dict[str, str]
+    combine: dict[str, dict[str, Any]]
+    split: dict[str, dict[str, Any]]
+    defaults: dict[str, str]
+    notes: str
+    path: Path
+
+    @classmethod
+    def from_file(cls, path: Path) -> Crosswalk:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls(
+            schema=str(doc.get("schema", path.stem)),
+            schema_name=str(doc.get("schema_name", "")),
+            from_version=str(doc["from_version"]),
+            to_version=str(doc["to_version"]),
+            detect=tuple(str(h) for h in doc.get("detect") or ()),
+            columns={str(k): str(v) for k, v in (doc.get("columns") or {}).items()},
+            combine=dict(doc.get("combine") or {}),
+            split=dict(doc.get("split") or {}),
+            defaults={str(k): str(v) for k, v in (doc.get("defaults") or {}).items()},
+            notes=str(doc.get("notes") or ""),
+            path=path,
+        )
+
+
+@cache
+def load_crosswalks(directory: Path = CROSSWALK_DIR) -> tuple[Crosswalk, ...]:
+    return tuple(Crosswalk.from_file(p) for p in sorted(directory.glob("*.yaml")))
+
+
+def crosswalks_for(schema: Any, directory: Path = CROSSWALK_DIR) -> list[Crosswalk]:
+    """Crosswalks feeding this schema, recognised by the Table Schema ``name`` or the shipped schema id."""
+    names = {
+        getattr(schema, "name", None),
+        Path(str(getattr(schema, "path", "") or "")).parent.name,
+        (getattr(schema, "descriptor", None) or {}).get("name"),
+    } - {None, ""}
+    version = str(getattr(schema, "version", "")).lower().removeprefix("v")
+    return [
+        cw
+        for cw in load_crosswalks(directory)
+        if (cw.schema in names or cw.schema_name in names)
+        # a schema is never "converted" from its own version
+        and not (version == cw.from_version or version.startswith(cw.from_version + "."))
+    ]
+
+
+@dataclass
+class HeaderMatch:
+    """How a file's headers map to a schema's fields."""
+
+    fields: dict[str, str]  # source column -> field
+    how: dict[str, str]  # source column -> "mapping" | "exact" | "key" | "crosswalk"
+    combined: dict[str, tuple[list[str], str]]  # field -> (source columns, joiner)
+    split: dict[str, str]  # source column -> regex whose named groups are fields
+    defaults: dict[str, str]  # field -> constant from the crosswalk
+    unmatched: list[str]  # source columns that feed no field (kept as extra)
+    missing: list[str]  # schema fields that no column feeds
+    ambiguous: dict[str, list[str]]  # field -> every column that claimed it (first one kept)
+    version_read: str
+    crosswalk: Crosswalk | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | None = None) -> HeaderMatch:
+    """Match source columns (any order) to the schema's fields; see the module docstring for precedence."""
+    columns = [str(c) for c in columns]
+    names = list(schema.field_names)
+    by_key: dict[str, str] = {}
+    for name in names:
+        by_key.setdefault(header_key(name), name)
+    keys = {c: header_key(c) for c in columns}
+    warnings: list[str] = []
+    fields: dict[str, str] = {}
+    how: dict[str, str] = {}
+    claims: dict[str, list[str]] = {}
+    claimed: set[str] = set()  # columns that claimed a field, kept or not
+
+    def claim(column: str, target: str, route: str) -> None:
+        claimed.add(column)
+        claims.setdefault(target, []).append(column)
+        if len(claims[target]) == 1:
+            fields[column] = target
+            how[column] = route
+
+    mapping = mapping or {}
+    mapping_by_key = {header_key(k): v for k, v in mapping.items()}
+    for column in columns:
+        target = mapping.get(column, mapping_by_key.get(keys[column]))
+        if target is None:
+            continue
+        if target in names:
+            claim(column, target, "mapping")
+        else:
+            warnings.append(
+                f"Correspondance déclarée « {column} » → « {target} » ignorée : le schéma "
+                f"{schema.name} n'a pas de champ « {target} »."
+            )
+    tiers = (("exact", lambda c: c if c in names else None), ("key", lambda c: by_key.get(keys[c])))
+    for route, find in tiers:
+        for column in columns:
+            if column in claimed or column in mapping or keys[column] in mapping_by_key:
+                continue
+            target = find(column)
+            if target is not None:
+                claim(column, target, route)
+
+    crosswalk = _detect_crosswalk(columns, schema)
+    combined: dict[str, tuple[list[str], str]] = {}
+    split: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    if crosswalk is not None:
+        free = [c for c in columns if c not in claimed]
+        renames = {header_key(old): new for old, new in crosswalk.columns.items()}
+        for column in free:
+            target = renames.get(keys[column])
+            if target in names:
+                claim(column, target, "crosswalk")
+        for target, spec in crosswalk.combine.items():
+            sources = [c for c in columns if keys[c] in {header_key(s) for s in spec.get("from", [])}]
+            sources = [c for c in sources if c not in claimed]
+            if target not in names or not sources:
+                continue
+            ordered = sorted(sources, key=lambda c: [header_key(s) for s in spec["from"]].index(keys[c]))
+            if target in claims:
+                claims[target].extend(ordered)
+            else:
+                joiner = str(spec.get("joiner", " "))
+                claims[target] = [f" {joiner} ".join(ordered)]  # one claim: the columns joined
+                combined[target] = (ordered, joiner)
+                for c in ordered:
+                    how[c] = "crosswalk"
+            claimed.update(ordered)
+        for old, spec in crosswalk.split.items():
+            source = next((c for c in columns if keys[c] == header_key(old) and c not in claimed), None)
+            if source is None:
+                continue
+            targets = [t for t in re.compile(spec["pattern"]).groupindex if t in names and t not in claims]
+            if targets:
+                split[source] = spec["pattern"]
+                how[source] = "crosswalk"
+                for target in targets:
+                    claims[target] = [source]
+        for target, value in crosswalk.defaults.items():
+            if target in names and target not in claims:
+                defaults[target] = value
+                claims[target] = []
+
+    ambiguous = {t: cols for t, cols in claims.items() if len(cols) > 1}
+    for target, cols in ambiguous.items():
+        kept = cols[0]
+        others = ", ".join(f"« {c} »" for c in cols[1:])
+        warnings.append(
+            f"Plusieurs colonnes correspondent au champ « {target} » : « {kept} » est retenue, "
+            f"{others} conservée(s) à part sans être utilisée(s)."
+        )
+    unmatched = [c for c in columns if c not in how]
+    missing = [n for n in names if n not in claims]
+    # Extra and missing columns are not repeated here: the structure check reports them.
+    version = str(schema.version)
+    if crosswalk is not None:
+        version = crosswalk.from_version
+        warnings.insert(
+            0,
+            f"En-têtes de la version {crosswalk.from_version} du schéma reconnus : colonnes converties "
+            f"vers la version {schema.version}.",
+        )
+    return HeaderMatch(
+        fields=fields,
+        how=how,
+        combined=combined,
+        split=split,
+        defaults=defaults,
+        unmatched=unmatched,
+        missing=missing,
+        ambiguous=ambiguous,
+        version_read=version,
+        crosswalk=crosswalk,
+        warnings=warnings,
+    )
+
+
+def _detect_crosswalk(columns: list[str], schema: Any) -> Crosswalk | None:
+    keys = {header_key(c) for c in columns}
+    best, hits = None, 0
+    for crosswalk in crosswalks_for(schema):
+        found = len(keys & {header_key(h) for h in crosswalk.detect})
+        if found > hits:
+            best, hits = crosswalk, found
+    return best
+
+
+@dataclass
+class Harmonised:
+    frame: pd.DataFrame  # same index as the staged frame; exactly the schema's fields, in order
+    extra: pd.DataFrame  # source columns that feed no field, same index
+    normalisations: dict[str, int]  # kind -> cells changed
+    header_match: HeaderMatch
+    version_read: str
+    warnings: list[str]
+    errors: pd.DataFrame  # [row, field, rule, value, message], as the validator's errors
+    outside_territory: dict[str, list] = field(default_factory=dict)  # geopoint field -> row labels
+
+
+# Custom checks that declare a field to be a numeric code, so it is normalised like one even when the
+# field itself carries no pattern (SCDL's idBeneficiaire is only checked by french-siret-value).
+CODE_CHECKS = {"french-siret-value": r"^\d{14}$", "french-siren-value": r"^\d{9}$"}
+
+
+def identifier_patterns(schema: Any) -> dict[str, str]:
+    """Field -> digits pattern implied by the schema's custom checks."""
+    patterns: dict[str, str] = {}
+    for check in getattr(schema, "custom_checks", None) or []:
+        pattern = CODE_CHECKS.get(check.get("name", ""))
+        column = (check.get("params") or {}).get("column")
+        if pattern and column:
+            patterns[column] = pattern
+    return patterns
+
+
+def _combine(frame: pd.DataFrame, sources: list[str], joiner: str) -> pd.Series:
+    parts = [frame[c].astype(str).str.strip() for c in sources]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + joiner + part
+    # Drop the joiner only where trailing parts are empty, so "début/" becomes "début" while "/fin"
+    # stays visibly incomplete for the validator.
+    trailing = re.escape(joiner) + "*$" if len(joiner) == 1 else f"(?:{re.escape(joiner)})*$"
+    joined = joined.str.replace(trailing, "", regex=True)
+    return joined.where(joined.str.strip(joiner) != "", "")
+
+
+def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None = None) -> Harmonised:
+    """Rename, combine and normalise a staged frame into the schema's fields (see module docstring)."""
+    columns = [str(c) for c in frame.columns]
+    frame = frame.set_axis(columns, axis=1)
+    match = match_headers(columns, schema, mapping)
+    empty = pd.Series("", index=frame.index, dtype=object)
+    data: dict[str, pd.Series] = {}
+    for source, target in match.fields.items():
+        data[target] = frame[source]
+    for target, (sources, joiner) in match.combined.items():
+        data[target] = _combine(frame, sources, joiner)
+    for source, pattern in match.split.items():
+        parts = frame[source].astype(str).str.extract(pattern)
+        for target in parts.columns:
+            if target in schema.field_names and target not in data:
+                data[target] = parts[target].fillna("")
+    for target, value in match.defaults.items():
+        data[target] = pd.Series(value, index=frame.index, dtype=object)
+
+    digits = identifier_patterns(schema)
+    counts: dict[str, int] = {}
+    warnings = list(match.warnings)
+    errors: list[pd.DataFrame] = []
+    territory: dict[str, list] = {}
+    out: dict[str, pd.Series] = {}
+    for fld in schema.fields:
+        series = data.get(fld.name)
+        if series is None:
+            out[fld.name] = empty
+            continue
+        series = series.astype(str)
+        series, changed = normalise_column(series, fld, digits.get(fld.name))
+        if fld.type == "geopoint":
+            points = points_to_ewkt(series)
+            series = points.ewkt
+            changed.update(points.counts)
+            errors.append(_outside_france_errors(points.outside_france, data[fld.name], fld.name))
+            inside = points.parsed & ~points.outside_france
+            rows = outside_territory(points.lon[inside], points.lat[inside])
+            if rows:
+                territory[fld.name] = rows
+                shown = ", ".join(str(r) for r in rows[:20]) + (" …" if len(rows) > 20 else "")
+                warnings.append(
+                    f"{len(rows)} point(s) de la colonne « {fld.name} » hors du territoire de "
+                    f"Tours Métropole Val de Loire (lignes {shown}) : à vérifier."
+                )
+        for kind, n in changed.items():
+            counts[kind] = counts.get(kind, 0) + n
+        out[fld.name] = series.astype(object)
+
+    harmonised = pd.DataFrame(out, index=frame.index, columns=list(schema.field_names))
+    kept_aside = match.unmatched
+    extra = frame[kept_aside].astype(object) if kept_aside else pd.DataFrame(index=frame.index)
+    error_frame = pd.concat(errors, ignore_index=True) if errors else pd.DataFrame(columns=ERROR_COLUMNS)
+    return Harmonised(
+        frame=harmonised,
+        extra=extra,
+        normalisations=counts,
+        header_match=match,
+        version_read=match.version_read,
+        warnings=warnings,
+        errors=error_frame,
+        outside_territory=territory,
+    )
+
+
+def _outside_france_errors(outside: pd.Series, original: pd.Series, name: str) -> pd.DataFrame:
+    rows = outside[outside].index
+    values = original.loc[rows].astype(str)
+    return pd.DataFrame(
+        {
+            "row": pd.Series(rows, dtype="int64"),
+            "field": name,
+            "rule": "outside-france",
+            "value": values.to_numpy(),
+            "message": [
+                f"Ligne {r}, colonne « {name} » : le point « {v} » n'est pas en France (ni en inversant "
+                "longitude et latitude)."
+                for r, v in zip(rows, values, strict=True)
+            ],
+        },
+        columns=ERROR_COLUMNS,
+    )
