@@ -131,7 +131,9 @@ class Registry(BaseModel):
         try:
             return self.producer_by_id[producer_id]
         except KeyError:
-            raise KeyError(f"unknown producer {producer_id!r}; known: {', '.join(self.producer_ids)}") from None
+            raise KeyError(
+                f"unknown producer {producer_id!r}; known: {', '.join(self.producer_ids)}"
+            ) from None
 
     def dataset(self, dataset_id: str) -> Dataset:
         try:
@@ -158,12 +160,16 @@ def _select(producers: list[Producer], selector: str | list[str]) -> list[str]:
         return selector
     match = re.fullmatch(r"\s*(communes|operators|all)\s*(?:>=\s*(\d+))?\s*", selector)
     if not match:
-        raise ValueError(f"unknown producer selector {selector!r} (communes, operators, all, 'communes >= N')")
+        raise ValueError(
+            f"unknown producer selector {selector!r} (communes, operators, all, 'communes >= N')"
+        )
     kind, minimum = match.group(1), match.group(2)
     chosen = [
         p
         for p in producers
-        if kind == "all" or (kind == "communes" and p.kind == "commune") or (kind == "operators" and p.kind == "operator")
+        if kind == "all"
+        or (kind == "communes" and p.kind == "commune")
+        or (kind == "operators" and p.kind == "operator")
     ]
     if minimum is not None:
         chosen = [p for p in chosen if (p.population or 0) >= int(minimum)]
@@ -197,7 +203,9 @@ def _check_references(registry: Registry) -> None:
                 raise ValueError(f"dataset {dataset.id!r}: source names unknown producer {source.producer!r}")
         for producer_id in registry.expected_producers(dataset):
             if producer_id not in known:
-                raise ValueError(f"dataset {dataset.id!r}: expected_from names unknown producer {producer_id!r}")
+                raise ValueError(
+                    f"dataset {dataset.id!r}: expected_from names unknown producer {producer_id!r}"
+                )
 
 
 def load_registry(directory: Path | None = None) -> Registry:

@@ -1,0 +1,267 @@
+"""Asset factories: one asset graph per dataset of the registry, never written by hand.
+
+``<dataset>/harvested`` → ``<dataset>/harmonised`` (both partitioned by producer) →
+``<dataset>/territory`` → ``<dataset>/published``. The assets are thin: they move files and frames
+between the store, the pure transforms and the warehouse, and yield the quality checks of the
+partition they ran.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from quality.reports import write_batch_report
+
+from assets.ingest import Ingested, ingest_file
+from pipelines.registry import Dataset, Registry
+from quality.schema import TableSchema, load_schema
+from resources.harvest.resource import Harvester
+from resources.store import ArchivedFile, Store, sha256_file
+from resources.warehouse import BatchRecord, Warehouse
+
+CONSERVATION = "conservation"
+STRUCTURE = "structure"
+VALID_SHARE = "valid_rows_share"
+# Below this share of valid rows a batch is flagged: the file probably has a systematic problem
+# (wrong columns, wrong schema) rather than a few bad rows.
+MIN_VALID_SHARE = 0.5
+
+
+def partitions_for(dataset: Dataset) -> dg.StaticPartitionsDefinition:
+    return dg.StaticPartitionsDefinition(dataset.producer_ids)
+
+
+def asset_key(dataset: Dataset, stage: str) -> dg.AssetKey:
+    return dg.AssetKey([dataset.table, stage])
+
+
+def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.AssetsDefinition]:
+    """The four assets of one dataset, with their checks."""
+    partitions = partitions_for(dataset)
+    harvested_key = asset_key(dataset, "harvested")
+    harmonised_key = asset_key(dataset, "harmonised")
+    territory_key = asset_key(dataset, "territory")
+
+    @dg.asset(
+        key=harvested_key,
+        partitions_def=partitions,
+        group_name=dataset.table,
+        description=f"Files received for « {dataset.title} », archived unchanged under their sha256.",
+        kinds={"python", "file"},
+    )
+    def harvested(context: dg.AssetExecutionContext, store: Store, harvester: Harvester) -> dg.MaterializeResult:
+        producer = context.partition_key
+        archived = collect_files(store, harvester, dataset, producer)
+        return dg.MaterializeResult(
+            metadata={
+                "files_archived": len(archived),
+                "files": dg.MetadataValue.json([{"name": a.file_name, "sha256": a.sha256} for a in archived]),
+            }
+        )
+
+    @dg.asset(
+        key=harmonised_key,
+        deps=[harvested_key],
+        partitions_def=partitions,
+        group_name=dataset.table,
+        description=f"« {dataset.title} » harmonised to {dataset.schema_ref}, one producer per partition.",
+        kinds={"python", "postgres"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                CONSERVATION,
+                asset=harmonised_key,
+                blocking=True,
+                description="rows read = rows accepted + rows quarantined, for every batch",
+            ),
+            dg.AssetCheckSpec(
+                STRUCTURE, asset=harmonised_key, description="every required column of the schema is present"
+            ),
+            dg.AssetCheckSpec(
+                VALID_SHARE,
+                asset=harmonised_key,
+                description=f"at least {MIN_VALID_SHARE:.0%} of the rows are valid",
+            ),
+        ],
+    )
+    def harmonised(context: dg.AssetExecutionContext, store: Store, warehouse: Warehouse):
+        producer = context.partition_key
+        schema = load_schema(dataset.schema_ref)
+        warehouse.ensure_dataset(dataset.table, schema)
+        reports = []
+        for archived in pending_files(store, warehouse, dataset, producer):
+            reports.append(load_batch(registry, dataset, schema, store, warehouse, archived))
+            context.log.info(_summary(reports[-1]))
+        yield dg.MaterializeResult(metadata=_batch_metadata(reports))
+        yield from _checks(harmonised_key, reports)
+
+    @dg.asset(
+        key=territory_key,
+        deps=[harmonised_key],
+        group_name=dataset.table,
+        description=f"« {dataset.title} » for the whole territory: every producer's accepted rows.",
+        kinds={"postgres"},
+        automation_condition=dg.AutomationCondition.eager(),
+    )
+    def territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        schema = load_schema(dataset.schema_ref)
+        warehouse.ensure_dataset(dataset.table, schema)
+        rows = warehouse.publish(dataset.table, schema)
+        return dg.MaterializeResult(metadata={"rows": rows, "table": f"published.{dataset.table}"})
+
+    @dg.asset(
+        key=asset_key(dataset, "published"),
+        deps=[territory_key],
+        group_name=dataset.table,
+        description=f"« {dataset.title} » as files in the publication folder.",
+        kinds={"csv", "file"},
+        automation_condition=dg.AutomationCondition.eager(),
+    )
+    def published(
+        context: dg.AssetExecutionContext, store: Store, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        frame = warehouse.read_table("published", dataset.table)
+        store.publish_dir.mkdir(parents=True, exist_ok=True)
+        target = store.publish_dir / f"{dataset.id}.csv"
+        tmp = target.with_name(f".{target.name}.part")
+        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\r\n")
+        tmp.replace(target)
+        return dg.MaterializeResult(metadata={"rows": len(frame), "path": dg.MetadataValue.path(str(target))})
+
+    return [harvested, harmonised, territory, published]
+
+
+def collect_files(store: Store, dataset: Dataset, producer: str) -> list[ArchivedFile]:
+    """Archive what the producer's source holds now: the inbox for a drop."""
+    source = dataset.source_for(producer)
+    if source is None or source.kind != "drop":
+        return []
+    return [
+        store.archive_file(producer, dataset.id, path) for path in store.inbox_files(producer, dataset.id)
+    ]
+
+
+def pending_files(store: Store, warehouse: Warehouse, dataset: Dataset, producer: str) -> list[ArchivedFile]:
+    """Archived files of the partition that no batch has taken yet (a sha256 is processed once)."""
+    return [
+        a
+        for a in store.archived(producer, dataset.id)
+        if not warehouse.batch_seen(dataset.table, producer, a.sha256)
+    ]
+
+
+def load_batch(
+    registry: Registry,
+    dataset: Dataset,
+    schema: TableSchema,
+    store: Store,
+    warehouse: Warehouse,
+    archived: ArchivedFile,
+) -> dict[str, Any]:
+    """One archived file into the warehouse as one batch; returns its report."""
+    producer = registry.producer(archived.producer)
+    source = dataset.source_for(producer.id)
+    batch_id = f"{dataset.id}-{producer.id}-{archived.sha256[:12]}"
+    context = {
+        "batch_id": batch_id,
+        "producer": producer.id,
+        "producer_name": producer.name,
+        "dataset": dataset.id,
+        "dataset_title": dataset.title,
+        "file_name": archived.file_name,
+        "sha256": archived.sha256,
+        "received_at": archived.received_at,
+    }
+    result: Ingested = ingest_file(
+        Path(archived.path),
+        schema,
+        context=context,
+        mapping=source.columns if source else None,
+        sheet=source.sheet if source else None,
+    )
+    report = result.report
+    record = BatchRecord(
+        batch_id=batch_id,
+        producer=producer.id,
+        dataset=dataset.table,
+        file_name=archived.file_name,
+        sha256=archived.sha256,
+        received_at=archived.received,
+        rows_read=report["rows_read"],
+        rows_accepted=report["rows_accepted"],
+        rows_quarantined=report["rows_quarantined"],
+        status=report["status"],
+        message=report["message"],
+        schema_version=report.get("schema_version_read") or schema.version,
+        source_url=archived.source_url,
+        http_etag=archived.http_etag,
+        http_last_modified=archived.http_last_modified,
+    )
+    if result.status == "refused":
+        warehouse.record_refused(record)
+    else:
+        warehouse.replace_partition(schema, dataset.table, record, result.accepted, result.quarantined)
+    html, _json, _csv = write_batch_report(report, store.reports_dir)
+    report["report_path"] = str(html)
+    # Only now that the batch is committed may the inbox copy go: the archive holds the bytes.
+    for path in store.inbox_files(producer.id, dataset.id):
+        if sha256_file(path) == archived.sha256:
+            path.unlink(missing_ok=True)
+    return report
+
+
+def _summary(report: dict[str, Any]) -> str:
+    return (
+        f"{report['file_name']}: {report['status']}, read {report['rows_read']}, "
+        f"accepted {report['rows_accepted']}, quarantined {report['rows_quarantined']}"
+    )
+
+
+def _batch_metadata(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    if not reports:
+        return {"new_batches": 0}
+    last = reports[-1]
+    return {
+        "new_batches": len(reports),
+        "batch_id": last["batch_id"],
+        "file_name": last["file_name"],
+        "status": last["status"],
+        "rows_read": last["rows_read"],
+        "rows_accepted": last["rows_accepted"],
+        "rows_quarantined": last["rows_quarantined"],
+        "schema_version_read": str(last.get("schema_version_read") or ""),
+        "report": dg.MetadataValue.path(last["report_path"]),
+        "message": last["message"] or "",
+    }
+
+
+def _checks(key: dg.AssetKey, reports: list[dict[str, Any]]):
+    """The partition's checks, on the batches this run loaded (a run with none passes vacuously)."""
+    conserved = all(r["rows_read"] == r["rows_accepted"] + r["rows_quarantined"] for r in reports)
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name=CONSERVATION,
+        passed=conserved,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"batches": len(reports)},
+    )
+    missing = sorted({s["column"] for r in reports for s in r["structure"] if s["level"] == "error"})
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name=STRUCTURE,
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"missing_required_columns": dg.MetadataValue.json(missing)},
+    )
+    loaded = [r for r in reports if r["status"] == "loaded"]
+    read = sum(r["rows_read"] for r in loaded)
+    share = (sum(r["rows_accepted"] for r in loaded) / read) if read else 1.0
+    refused = [r["file_name"] for r in reports if r["status"] == "refused"]
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name=VALID_SHARE,
+        passed=share >= MIN_VALID_SHARE and not refused,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"valid_share": float(share), "refused_files": dg.MetadataValue.json(refused)},
+    )

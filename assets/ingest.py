@@ -1,0 +1,166 @@
+"""One file through read → harmonise → validate, split into accepted and quarantined rows.
+
+Pure: paths and frames in, frames and a report out. The Dagster asset decides where they go. The
+conservation law is enforced here, where the split happens: every row read is either accepted or
+quarantined with at least one reason a person can read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from assets.harmonise import harmonise
+from assets.read import RefusedFile, read_table
+from quality.schema import TableSchema
+from quality.validate import check_structure, validate_frame
+
+QUARANTINE_COLUMNS = ["source_row", "cells", "errors"]
+
+
+@dataclass
+class Ingested:
+    """What one file gave: rows for the warehouse, rows for quarantine, and the batch report."""
+
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    report: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return self.report["status"]
+
+
+def ingest_file(
+    path: Path,
+    schema: TableSchema,
+    *,
+    context: dict[str, Any],
+    mapping: dict[str, str] | None = None,
+    sheet: str | None = None,
+) -> Ingested:
+    """Read, harmonise and validate ``path``; ``context`` carries the batch's identity into the report
+    (batch_id, producer, producer_name, dataset, dataset_title, file_name, sha256, received_at)."""
+    report: dict[str, Any] = {
+        **context,
+        "schema": schema.name,
+        "schema_version": schema.version,
+        "status": "loaded",
+        "message": "",
+        "rows_read": 0,
+        "rows_accepted": 0,
+        "rows_quarantined": 0,
+        "read": {},
+        "normalisations": {},
+        "structure": [],
+        "warnings": [],
+        "errors": [],
+        "rejected_rows": [],
+    }
+    try:
+        staged = read_table(path, sheet=sheet)
+    except RefusedFile as exc:
+        report.update(status="refused", message=str(exc), refusal_reason=exc.reason)
+        return Ingested(_empty_accepted(schema), _empty_quarantine(), report)
+
+    original = staged.frame
+    report["read"] = {
+        "format": staged.format,
+        "encoding": staged.encoding,
+        "delimiter": staged.delimiter,
+        "header_line": staged.header_line,
+        "sheet": staged.sheet,
+        "blank_lines_dropped": staged.blank_lines_dropped,
+    }
+    report["warnings"].extend(staged.warnings)
+
+    harmonised = harmonise(original, schema, mapping)
+    source_of = harmonised.header_match.fields  # source header -> schema field
+    report["schema_version_read"] = harmonised.version_read
+    report["normalisations"] = {k: int(v) for k, v in harmonised.normalisations.items() if v}
+    report["warnings"].extend(harmonised.warnings)
+    report["structure"] = [_as_dict(issue) for issue in check_structure(list(source_of.values()), schema)] + [
+        {
+            "level": "warning",
+            "rule": "extra-column",
+            "column": column,
+            "message": f"La colonne « {column} » ne correspond à aucun champ du schéma {schema.name} : "
+            "elle est conservée dans l'archive mais pas publiée.",
+        }
+        for column in harmonised.header_match.unmatched
+    ]
+
+    validation = validate_frame(harmonised.frame, schema)
+    # Harmonisation finds errors no Table Schema constraint expresses (a point outside France).
+    found = [e for e in (validation.errors, harmonised.errors) if e is not None and not e.empty]
+    errors = pd.concat(found, ignore_index=True) if found else validation.errors
+    errors = _with_original_values(errors, original, source_of)
+    invalid = original.index.isin(pd.Index(errors["row"].unique()))
+    report["outside_territory"] = {
+        f: [int(r) for r in rows] for f, rows in harmonised.outside_territory.items()
+    }
+
+    accepted = validation.typed.loc[~invalid].copy()
+    accepted.insert(0, "source_row", accepted.index.astype("int64"))
+    quarantined = _quarantine_rows(original.loc[invalid], errors)
+
+    report["rows_read"] = len(original)
+    report["rows_accepted"] = len(accepted)
+    report["rows_quarantined"] = len(quarantined)
+    if report["rows_read"] != report["rows_accepted"] + report["rows_quarantined"]:
+        raise AssertionError(f"conservation broken for {path.name}: {report}")
+    report["errors"] = errors.to_dict("records")
+    report["rejected_rows"] = quarantined.to_dict("records")
+    return Ingested(accepted.reset_index(drop=True), quarantined, report)
+
+
+def _with_original_values(
+    errors: pd.DataFrame, original: pd.DataFrame, source_of: dict[str, str]
+) -> pd.DataFrame:
+    """Errors carry the cell as the producer wrote it, not our normalised form, so they can find it."""
+    errors = errors.copy()
+    if errors.empty:
+        return errors
+    field_to_source = {fld: src for src, fld in source_of.items()}
+    for fld, idx in errors.groupby("field").groups.items():
+        source = field_to_source.get(fld)
+        if source is not None and source in original.columns:
+            rows = errors.loc[idx, "row"]
+            errors.loc[idx, "value"] = original[source].reindex(rows).to_numpy()
+    errors["row"] = errors["row"].astype("int64")
+    return errors
+
+
+def _quarantine_rows(rows: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
+    if rows.empty:
+        return _empty_quarantine()
+    by_row = {
+        int(row): group.drop(columns="row").to_dict("records")
+        for row, group in errors.groupby("row", sort=False)
+    }
+    cells = rows.to_dict("records")
+    return pd.DataFrame(
+        {
+            "source_row": rows.index.astype("int64"),
+            "cells": cells,
+            "errors": [by_row.get(int(r), []) for r in rows.index],
+        }
+    )
+
+
+def _as_dict(issue: Any) -> dict[str, Any]:
+    if isinstance(issue, dict):
+        return issue
+    return {k: getattr(issue, k) for k in ("level", "rule", "column", "message")}
+
+
+def _empty_accepted(schema: TableSchema) -> pd.DataFrame:
+    return pd.DataFrame(columns=["source_row", *schema.field_names])
+
+
+def _empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame(columns=QUARANTINE_COLUMNS)

@@ -1,0 +1,194 @@
+"""``territoire``: the command line of the data team and the commune agents.
+
+Exit codes: 0 when the platform did its work (even when the data had errors: those are reported, not
+failures), 1 for ``validate`` on an invalid file, 2 for a bad command line (unknown producer, dataset,
+schema), 3 when the platform itself failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.registry import Registry, load_registry
+
+app = typer.Typer(
+    help="territoire — la plateforme de données mutualisée de Tours Métropole Val de Loire.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+
+
+def _home() -> Path:
+    from resources.store import default_home
+
+    return default_home()
+
+
+def _registry() -> Registry:
+    return load_registry()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]Erreur :[/] {message}")
+    raise typer.Exit(code)
+
+
+def _known(what: str, ids: list[str]) -> str:
+    return f"{what} connus : " + ", ".join(ids)
+
+
+@app.command()
+def drop(
+    producer: Annotated[str, typer.Argument(help="identifiant du producteur, ex. tours")],
+    dataset: Annotated[str, typer.Argument(help="identifiant du jeu de données, ex. subventions")],
+    files: Annotated[list[Path], typer.Argument(help="fichiers à déposer", exists=True, dir_okay=False)],
+) -> None:
+    """Dépose des fichiers dans la boîte de réception d'un producteur."""
+    from resources.store import Store
+
+    registry = _registry()
+    if producer not in registry.producer_by_id:
+        _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
+    if dataset not in registry.datasets:
+        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+    if producer not in registry.datasets[dataset].producer_ids:
+        _fail(
+            f"« {producer} » n'a pas de source pour « {dataset} » dans le registre. "
+            + _known("Producteurs de ce jeu", registry.datasets[dataset].producer_ids)
+        )
+    store = Store(home=str(_home()))
+    for path in files:
+        target = store.drop(producer, dataset, path)
+        console.print(f"déposé : {path} → {target}")
+
+
+@app.command()
+def run(
+    dataset: Annotated[str | None, typer.Option(help="ne traiter que ce jeu de données")] = None,
+    producer: Annotated[str | None, typer.Option(help="ne traiter que ce producteur")] = None,
+) -> None:
+    """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
+    from pipelines.runner import run_pending
+
+    registry = _registry()
+    if dataset and dataset not in registry.datasets:
+        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+    if producer and producer not in registry.producer_by_id:
+        _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
+    _prepare_dagster_home()
+    try:
+        outcome = run_pending(registry, _home(), dataset=dataset, producer=producer, console=console)
+    except Exception as exc:  # the platform itself failed: say so, exit 3
+        _fail(f"la plateforme a échoué : {exc}", code=3)
+    _print_batches(outcome.batches)
+    console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
+    if outcome.failed:
+        _fail("certaines exécutions ont échoué : " + ", ".join(outcome.failed), code=3)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="fichier à valider tel quel")],
+    schema: Annotated[str, typer.Option("--schema", help="schéma, ex. scdl-subventions")],
+    format: Annotated[str, typer.Option("--format", help="text ou json")] = "text",
+) -> None:
+    """Valide un fichier tel quel (mode strict, sans normalisation), comme Validata."""
+    from assets.read import RefusedFile
+    from quality.strict import validate_file
+
+    from quality.schema import available_schemas, load_schema
+
+    try:
+        table_schema = load_schema(schema)
+    except (KeyError, FileNotFoundError, ValueError):
+        _fail(f"schéma inconnu « {schema} ». " + _known("Schémas", available_schemas()))
+    try:
+        report = validate_file(file, table_schema)
+    except RefusedFile as exc:
+        if format == "json":
+            print(
+                json.dumps(
+                    [{"row": None, "field": None, "rule": exc.reason, "value": None, "message": str(exc)}],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
+        else:
+            err.print(str(exc))
+        raise typer.Exit(1) from None
+    records = report.to_records()
+    if format == "json":
+        print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
+    else:
+        if not records:
+            console.print(
+                f"[green]{file.name} est valide au regard du schéma {table_schema.name} "
+                f"{table_schema.version}.[/]"
+            )
+        for rec in records:
+            console.print(
+                f"ligne {rec['row']}, colonne {rec['field']}, règle {rec['rule']} : {rec['message']}"
+            )
+    if any(r.get("level", "error") == "error" for r in records):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="graine du générateur")] = 37,
+) -> None:
+    """Écrit les dépôts du territoire de démonstration dans la boîte de réception."""
+    from pipelines.demo import generate_demo
+
+    registry = _registry()
+    inbox = _home() / "inbox"
+    producers = [p.model_dump() for p in registry.producers]
+    files = generate_demo(inbox, producers, seed=seed)
+    console.print(f"{len(files)} fichiers de démonstration déposés dans {inbox}")
+
+
+def _prepare_dagster_home() -> Path:
+    """Dagster keeps its run history under the platform's home, configured by the repo's dagster.yaml."""
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or _home() / "dagster")
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    if not (dagster_home / "dagster.yaml").exists():
+        shutil.copyfile(REPO_DAGSTER_YAML, dagster_home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    return dagster_home
+
+
+def _print_batches(batches: list[dict]) -> None:
+    table = Table(title="Lots traités")
+    for column in ("jeu", "producteur", "fichier", "lues", "acceptées", "en quarantaine", "statut"):
+        table.add_column(
+            column, justify="right" if column in ("lues", "acceptées", "en quarantaine") else "left"
+        )
+    for b in batches:
+        table.add_row(
+            b["dataset"],
+            b["producer"],
+            b["file_name"],
+            str(b["rows_read"]),
+            str(b["rows_accepted"]),
+            str(b["rows_quarantined"]),
+            b["status"],
+        )
+    console.print(table)
+    if not batches:
+        console.print("Rien de nouveau : aucun lot créé.")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,48 @@
+"""The code location: every asset, job, sensor and schedule, generated from the registry."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.factory import asset_key, build_dataset_assets, partitions_for
+from pipelines.registry import Registry, load_registry
+from pipelines.sensors import build_inbox_sensor, ingest_job_name
+from resources.harvest.resource import Harvester
+from resources.store import Store
+from resources.warehouse import Warehouse
+
+
+def build_ingest_jobs(registry: Registry) -> list[dg.UnresolvedAssetJobDefinition]:
+    return [
+        dg.define_asset_job(
+            ingest_job_name(dataset.table),
+            selection=dg.AssetSelection.assets(
+                asset_key(dataset, "harvested"), asset_key(dataset, "harmonised")
+            ),
+            partitions_def=partitions_for(dataset),
+            description=f"Archive, harmonise, check and load one producer's « {dataset.title} ».",
+        )
+        for dataset in registry.datasets.values()
+    ]
+
+
+def build_definitions(registry: Registry | None = None) -> dg.Definitions:
+    registry = registry or load_registry()
+    assets = [a for dataset in registry.datasets.values() for a in build_dataset_assets(registry, dataset)]
+    jobs = build_ingest_jobs(registry)
+    return dg.Definitions(
+        assets=assets,
+        jobs=jobs,
+        sensors=[
+            build_inbox_sensor(registry, jobs),
+            dg.AutomationConditionSensorDefinition(
+                "publication_sensor",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            ),
+        ],
+        resources={"store": Store(), "warehouse": Warehouse(), "harvester": Harvester()},
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,121 @@
+"""Run what is pending through Dagster, in process: what ``territoire run`` does.
+
+Each (dataset, producer) partition with work is one Dagster run of the dataset's ingest assets, so a
+failing producer fails only its own run; the territory and its publication are then materialised once
+per dataset that changed. Runs are recorded in the instance under ``DAGSTER_HOME``, so ``dagster dev``
+shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+from rich.console import Console
+from rich.progress import Progress
+
+from assets.factory import asset_key, build_dataset_assets, pending_files
+from pipelines.registry import Dataset, Registry
+from resources.harvest.resource import Harvester
+from resources.store import Store
+from resources.warehouse import Warehouse
+
+
+@dataclass
+class RunOutcome:
+    batches: list[dict] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+
+
+def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:
+    """Producers whose inbox holds files, whose archive holds unprocessed files, or who are harvested."""
+    producers = []
+    for source in dataset.sources:
+        if source.kind != "drop":
+            producers.append(source.producer)
+        elif store.inbox_files(source.producer, dataset.id) or pending_files(
+            store, warehouse, dataset, source.producer
+        ):
+            producers.append(source.producer)
+    return producers
+
+
+def run_pending(
+    registry: Registry,
+    home: Path,
+    *,
+    dataset: str | None = None,
+    producer: str | None = None,
+    console: Console | None = None,
+) -> RunOutcome:
+    console = console or Console()
+    store = Store(home=str(home))
+    warehouse = Warehouse(home=str(home))
+    warehouse.setup()
+    resources = {"store": store, "warehouse": warehouse, "harvester": Harvester()}
+    instance = dg.DagsterInstance.get()
+    outcome = RunOutcome()
+    datasets = [registry.dataset(dataset)] if dataset else list(registry.datasets.values())
+
+    work = {
+        d.id: [p for p in partitions_with_work(store, warehouse, d) if producer in (None, p)]
+        for d in datasets
+    }
+    total = sum(len(v) for v in work.values())
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("ingestion", total=total)
+        for d in datasets:
+            assets = build_dataset_assets(registry, d)
+            ingest = [asset_key(d, "harvested"), asset_key(d, "harmonised")]
+            changed = False
+            for partition in work[d.id]:
+                progress.update(task, description=f"{d.id} / {partition}")
+                result = dg.materialize(
+                    assets,
+                    selection=ingest,
+                    partition_key=partition,
+                    instance=instance,
+                    resources=resources,
+                    raise_on_error=False,
+                    tags={"territoire/producer": partition, "territoire/dataset": d.id},
+                )
+                if not result.success:
+                    outcome.failed.append(f"{d.id}/{partition}")
+                    console.print(
+                        f"[red]échec : {d.id} / {partition} — voir le journal Dagster {result.run_id}[/]"
+                    )
+                for event in result.get_asset_materialization_events():
+                    meta = event.materialization.metadata
+                    if event.asset_key == asset_key(d, "harmonised") and meta.get("new_batches", 0).value:
+                        changed = True
+                        outcome.batches.append(_batch_row(d, partition, meta))
+                progress.advance(task)
+            if changed or not warehouse.has_published(d.table):
+                progress.update(task, description=f"{d.id} / publication")
+                result = dg.materialize(
+                    assets,
+                    selection=[asset_key(d, "territory"), asset_key(d, "published")],
+                    instance=instance,
+                    resources=resources,
+                    raise_on_error=False,
+                )
+                (outcome.published if result.success else outcome.failed).append(d.id)
+    return outcome
+
+
+def _batch_row(dataset: Dataset, producer: str, meta: dict) -> dict:
+    def value(key: str):
+        item = meta.get(key)
+        return item.value if item is not None else ""
+
+    return {
+        "dataset": dataset.id,
+        "producer": producer,
+        "file_name": value("file_name"),
+        "rows_read": value("rows_read"),
+        "rows_accepted": value("rows_accepted"),
+        "rows_quarantined": value("rows_quarantined"),
+        "status": value("status"),
+    }
