@@ -1,0 +1,213 @@
+"""The batch report and the scoreboard as a person sees them: headless Chromium through Playwright.
+
+Debian's /usr/bin/chromium is driven directly (``executable_path``), so no browser download is needed.
+Screenshots land in tests/artifacts/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from test_reports import DATASETS, HOSTILE, NOW, PRODUCERS, _batches, subventions_report
+
+from quality.reports.batch import write_batch_report
+from quality.reports.scoreboard import write_scoreboard
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Every element with its own text: its colour against the first opaque background up its ancestors,
+# WCAG 2 relative luminance; large text (>= 24px, or >= 18.66px bold) needs 3:1, the rest 4.5:1.
+CONTRAST_JS = """
+() => {
+  const parse = c => {
+    const m = c.match(/[\\d.]+/g).map(Number);
+    return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1};
+  };
+  const lin = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = c => 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+  const bg = el => {
+    for (; el; el = el.parentElement) {
+      const c = parse(getComputedStyle(el).backgroundColor);
+      if (c.a > 0.5) return c;
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  };
+  const bad = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || s.display === 'none' || el.closest('.sr-only')) continue;
+    const fg = parse(s.color), b = bg(el);
+    const [l1, l2] = [lum(fg), lum(b)].sort((x, y) => y - x);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight) >= 700;
+    const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (ratio < need) bad.push(`${el.tagName} « ${el.textContent.trim().slice(0, 30)} » ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium absent (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page that records every request and lets only file:// through."""
+
+    def __init__(self, browser: object, width: int = 1280, height: int = 900, mobile: bool = False) -> None:
+        self.context = browser.new_context(
+            viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile
+        )
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.blocked: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.route("**/*", self._route)
+
+    def _route(self, route: object) -> None:
+        url = route.request.url
+        if url.startswith("file://"):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def open(self, path: Path) -> object:
+        self.page.goto(path.as_uri())
+        self.page.wait_for_load_state("load")
+        return self.page
+
+    def no_overflow(self) -> bool:
+        return self.page.evaluate(
+            "() => document.documentElement.scrollWidth <= window.innerWidth"
+            " && document.body.scrollWidth <= window.innerWidth"
+        )
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_batch_report_shows_figures_and_errors_offline(browser: object, tmp_path: Path) -> None:
+    html_path, _, csv_path = write_batch_report(subventions_report(), tmp_path)
+    view = Page(browser)
+    page = view.open(html_path)
+    try:
+        for figure, text in (("rows_read", "13"), ("rows_accepted", "5"), ("rows_quarantined", "8")):
+            value = page.locator(f'[data-figure="{figure}"] dd')
+            assert value.is_visible()
+            assert value.inner_text().startswith(text)
+        siret = page.locator('section.group[data-rule="french-siret-value"]')
+        assert siret.get_by_role("heading", level=3).is_visible()
+        rows = siret.locator("tbody tr")
+        assert rows.count() == 4
+        assert rows.nth(0).is_visible() and "44306184100048" in rows.nth(0).inner_text()
+        hostile = page.locator('section.group[data-rule="maxLength"] tbody td .value')
+        assert hostile.is_visible() and hostile.inner_text() == HOSTILE
+        assert page.locator("img, script").count() == 0
+        link = page.get_by_role("link", name="Télécharger les 8 lignes à corriger (CSV pour Excel)")
+        assert link.is_visible()
+        href = link.evaluate("a => a.href")
+        assert Path(unquote(urlparse(href).path)) == csv_path and csv_path.exists()
+        assert page.evaluate(CONTRAST_JS) == []
+        assert view.blocked == [] and all(u.startswith("file://") for u in view.requests)
+        _shot(page, "batch-report.png")
+    finally:
+        view.close()
+
+
+def test_refused_report_in_browser(browser: object, tmp_path: Path) -> None:
+    from test_reports import refused_report
+
+    html_path, _, _ = write_batch_report(refused_report(), tmp_path)
+    view = Page(browser)
+    page = view.open(html_path)
+    try:
+        heading = page.get_by_role("heading", name="Fichier refusé")
+        assert heading.is_visible()
+        assert page.get_by_text("n'est pas un tableau (c'est un document PDF)").is_visible()
+        assert page.locator("[data-figure]").count() == 0
+        assert page.evaluate(CONTRAST_JS) == []
+        _shot(page, "batch-report-refused.png")
+    finally:
+        view.close()
+
+
+def test_batch_report_fits_a_phone(browser: object, tmp_path: Path) -> None:
+    report = subventions_report()
+    long_value = "x" * 400  # one unbroken cell must not widen the page
+    report["errors"][0] = {**report["errors"][0], "value": long_value}
+    html_path, _, _ = write_batch_report(report, tmp_path)
+    view = Page(browser, width=375, height=812, mobile=True)
+    page = view.open(html_path)
+    try:
+        assert page.locator('[data-figure="rows_quarantined"] dd').is_visible()
+        assert view.no_overflow(), page.evaluate("() => document.documentElement.scrollWidth")
+        _shot(page, "batch-report-phone.png")
+    finally:
+        view.close()
+
+
+def test_scoreboard_in_browser_links_to_reports_and_fits_a_phone(browser: object, tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    write_batch_report({**subventions_report(), "producer": "tours", "batch_id": "b2"}, reports)
+    index = write_scoreboard(PRODUCERS, DATASETS, _batches(), tmp_path / "publish", "../reports", NOW)
+
+    view = Page(browser)
+    page = view.open(index)
+    try:
+        tours = page.locator('tr[data-producer="tours"]')
+        score = tours.locator("td.score")
+        assert score.is_visible() and score.inner_text().startswith("100")
+        missing = page.locator('tr[data-producer="fondettes"] td.cell-missing')
+        assert missing.is_visible() and missing.inner_text() == "attendu, jamais reçu"
+        assert page.locator('tr[data-producer="tours"] svg.spark').is_visible()
+        assert page.get_by_role("heading", name="Comment les scores sont calculés").is_visible()
+        assert page.evaluate(CONTRAST_JS) == []
+        _shot(page, "scoreboard.png")
+        tours.get_by_role("link", name="100 % valides").click()
+        page.wait_for_load_state("load")
+        assert page.locator('[data-figure="rows_read"] dd').inner_text() == "13"
+        assert view.blocked == [] and all(u.startswith("file://") for u in view.requests)
+    finally:
+        view.close()
+
+    phone = Page(browser, width=375, height=812, mobile=True)
+    page = phone.open(index)
+    try:
+        assert page.locator('tr[data-producer="mobilites-touraine"] th').is_visible()
+        assert phone.no_overflow(), page.evaluate("() => document.documentElement.scrollWidth")
+        _shot(page, "scoreboard-phone.png")
+    finally:
+        phone.close()
