@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.demo import subventions
+from pipelines.demo import equipements, subventions
 
 # Dataset modules in generation order; each exposes generate(inbox, producers, *, seed) -> list[Path].
-GENERATORS = [subventions]
+GENERATORS = [subventions, equipements]
 
 
 def generate_demo(inbox: Path, producers: list[dict[str, Any]], *, seed: int = 37) -> list[Path]:
