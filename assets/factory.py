@@ -6,13 +6,11 @@ between the store, the pure transforms and the warehouse, and yield the quality 
 partition they ran.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from quality.reports import write_batch_report
+from quality.reports.batch import write_batch_report
 
 from assets.ingest import Ingested, ingest_file
 from pipelines.registry import Dataset, Registry
@@ -51,7 +49,9 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
         description=f"Files received for « {dataset.title} », archived unchanged under their sha256.",
         kinds={"python", "file"},
     )
-    def harvested(context: dg.AssetExecutionContext, store: Store, harvester: Harvester) -> dg.MaterializeResult:
+    def harvested(
+        context: dg.AssetExecutionContext, store: Store, harvester: Harvester
+    ) -> dg.MaterializeResult:
         producer = context.partition_key
         archived = collect_files(store, harvester, dataset, producer)
         return dg.MaterializeResult(
@@ -132,13 +132,39 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
     return [harvested, harmonised, territory, published]
 
 
-def collect_files(store: Store, dataset: Dataset, producer: str) -> list[ArchivedFile]:
-    """Archive what the producer's source holds now: the inbox for a drop."""
+def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer: str) -> list[ArchivedFile]:
+    """Archive what the producer's source holds now: the inbox for a drop, the feed otherwise.
+
+    A feed that has not changed (HTTP 304, or the same bytes) archives nothing, so no batch follows.
+    A feed that fails raises here and fails this partition only.
+    """
     source = dataset.source_for(producer)
-    if source is None or source.kind != "drop":
+    if source is None:
+        return []
+    if source.kind == "drop":
+        return [
+            store.archive_file(producer, dataset.id, path) for path in store.inbox_files(producer, dataset.id)
+        ]
+    previous = store.archived(producer, dataset.id)
+    last = previous[-1] if previous else None
+    validators = (
+        {"etag": last.http_etag, "last_modified": last.http_last_modified, "sha256": last.sha256}
+        if last
+        else None
+    )
+    fetched = harvester.fetch({"kind": source.kind, **source.settings}, validators)
+    if fetched.not_modified:
         return []
     return [
-        store.archive_file(producer, dataset.id, path) for path in store.inbox_files(producer, dataset.id)
+        store.archive_bytes(
+            producer,
+            dataset.id,
+            fetched.content,
+            fetched.file_name,
+            source_url=fetched.source_url,
+            http_etag=fetched.etag,
+            http_last_modified=fetched.last_modified,
+        )
     ]
 
 

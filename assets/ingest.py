@@ -64,7 +64,9 @@ def ingest_file(
     try:
         staged = read_table(path, sheet=sheet)
     except RefusedFile as exc:
-        report.update(status="refused", message=str(exc), refusal_reason=exc.reason)
+        # The archive names files by hash; the producer knows the file by the name it sent.
+        named = RefusedFile(context.get("file_name") or path.name, exc.reason, exc.detail)
+        report.update(status="refused", message=str(named), refusal_reason=exc.reason)
         return Ingested(_empty_accepted(schema), _empty_quarantine(), report)
 
     original = staged.frame
@@ -76,7 +78,8 @@ def ingest_file(
         "sheet": staged.sheet,
         "blank_lines_dropped": staged.blank_lines_dropped,
     }
-    report["warnings"].extend(staged.warnings)
+    display = context.get("file_name") or path.name
+    report["warnings"].extend(w.replace(path.name, display) for w in staged.warnings)
 
     harmonised = harmonise(original, schema, mapping)
     source_of = harmonised.header_match.fields  # source header -> schema field

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.factory import asset_key, build_dataset_assets, partitions_for
+from assets.factory import asset_key, build_dataset_assets
 from pipelines.registry import Registry, load_registry
 from pipelines.sensors import build_inbox_sensor, ingest_job_name
 from resources.harvest.resource import Harvester
@@ -12,14 +12,13 @@ from resources.store import Store
 from resources.warehouse import Warehouse
 
 
-def build_ingest_jobs(registry: Registry) -> list[dg.UnresolvedAssetJobDefinition]:
+def build_ingest_jobs(registry: Registry) -> list:
     return [
         dg.define_asset_job(
             ingest_job_name(dataset.table),
             selection=dg.AssetSelection.assets(
                 asset_key(dataset, "harvested"), asset_key(dataset, "harmonised")
             ),
-            partitions_def=partitions_for(dataset),
             description=f"Archive, harmonise, check and load one producer's « {dataset.title} ».",
         )
         for dataset in registry.datasets.values()

@@ -22,6 +22,10 @@ from resources.store import Store
 from resources.warehouse import Warehouse
 
 
+# The console shows progress and the final table; Dagster's step-by-step log stays in the instance.
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
 @dataclass
 class RunOutcome:
     batches: list[dict] = field(default_factory=list)
@@ -79,7 +83,8 @@ def run_pending(
                     instance=instance,
                     resources=resources,
                     raise_on_error=False,
-                    tags={"territoire/producer": partition, "territoire/dataset": d.id},
+                    run_config=QUIET,
+                    tags={"territoire/partition": f"{d.id}/{partition}"},
                 )
                 if not result.success:
                     outcome.failed.append(f"{d.id}/{partition}")
@@ -92,7 +97,7 @@ def run_pending(
                         changed = True
                         outcome.batches.append(_batch_row(d, partition, meta))
                 progress.advance(task)
-            if changed or not warehouse.has_published(d.table):
+            if changed or not (store.publish_dir / f"{d.id}.csv").exists():
                 progress.update(task, description=f"{d.id} / publication")
                 result = dg.materialize(
                     assets,
@@ -100,6 +105,7 @@ def run_pending(
                     instance=instance,
                     resources=resources,
                     raise_on_error=False,
+                    run_config=QUIET,
                 )
                 (outcome.published if result.success else outcome.failed).append(d.id)
     return outcome

@@ -1,7 +1,5 @@
 """The inbox sensor: a file dropped in ``inbox/<producer>/<dataset>/`` requests that partition's run."""
 
-from __future__ import annotations
-
 import hashlib
 
 import dagster as dg
@@ -14,9 +12,7 @@ def ingest_job_name(dataset_table: str) -> str:
     return f"{dataset_table}_ingest"
 
 
-def build_inbox_sensor(
-    registry: Registry, jobs: list[dg.UnresolvedAssetJobDefinition]
-) -> dg.SensorDefinition:
+def build_inbox_sensor(registry: Registry, jobs: list) -> dg.SensorDefinition:
     @dg.sensor(
         name="inbox_sensor",
         jobs=jobs,
@@ -41,7 +37,7 @@ def build_inbox_sensor(
                 run_key=f"{dataset_id}:{producer}:{fingerprint}",
                 job_name=ingest_job_name(dataset.table),
                 partition_key=producer,
-                tags={"territoire/producer": producer, "territoire/dataset": dataset_id},
+                tags={"territoire/partition": f"{dataset_id}/{producer}"},
             )
 
     return inbox_sensor
