@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from quality.reports.batch import write_batch_report
 
 from assets.ingest import Ingested, ingest_file
+from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
 from pipelines.registry import Dataset, Registry
+from quality.privacy import PrivacyRules
+from quality.reports.batch import write_batch_report
 from quality.schema import TableSchema, load_schema
 from resources.harvest.resource import Harvester
 from resources.store import ArchivedFile, Store, sha256_file
@@ -114,20 +116,30 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
         key=asset_key(dataset, "published"),
         deps=[territory_key],
         group_name=dataset.table,
-        description=f"« {dataset.title} » as files in the publication folder.",
-        kinds={"csv", "file"},
+        description=f"« {dataset.title} » as files (CSV, Parquet, GeoJSON) and in the DCAT-AP catalogue.",
+        kinds={"csv", "parquet", "file"},
         automation_condition=dg.AutomationCondition.eager(),
     )
     def published(
         context: dg.AssetExecutionContext, store: Store, warehouse: Warehouse
     ) -> dg.MaterializeResult:
+        schema = load_schema(dataset.schema_ref)
         frame = warehouse.read_table("published", dataset.table)
+        contributors = [registry.producer(p).name for p in sorted(frame["producer"].unique())]
         store.publish_dir.mkdir(parents=True, exist_ok=True)
-        target = store.publish_dir / f"{dataset.id}.csv"
-        tmp = target.with_name(f".{target.name}.part")
-        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\r\n")
-        tmp.replace(target)
-        return dg.MaterializeResult(metadata={"rows": len(frame), "path": dg.MetadataValue.path(str(target))})
+        files = publish_files(frame, dataset, schema, contributors, store.publish_dir)
+        catalogue = write_portal_catalogue(registry, store.publish_dir)
+        scoreboard = write_portal_scoreboard(registry, warehouse.batches(), store.publish_dir)
+        return dg.MaterializeResult(
+            metadata={
+                "rows": len(frame),
+                "files": dg.MetadataValue.json(
+                    [{"name": f.path.name, "bytes": f.byte_size, "sha256": f.sha256} for f in files]
+                ),
+                "catalogue": dg.MetadataValue.path(str(catalogue[0])),
+                "scoreboard": dg.MetadataValue.path(str(scoreboard)),
+            }
+        )
 
     return [harvested, harmonised, territory, published]
 
@@ -205,6 +217,7 @@ def load_batch(
         context=context,
         mapping=source.columns if source else None,
         sheet=source.sheet if source else None,
+        privacy=PrivacyRules.from_config(dataset.privacy),
     )
     report = result.report
     record = BatchRecord(

@@ -15,6 +15,7 @@ import pandas as pd
 
 from assets.harmonise import harmonise
 from assets.read import RefusedFile, read_table
+from quality.privacy import PrivacyRules, apply_privacy
 from quality.schema import TableSchema
 from quality.validate import check_structure, validate_frame
 
@@ -42,6 +43,7 @@ def ingest_file(
     context: dict[str, Any],
     mapping: dict[str, str] | None = None,
     sheet: str | None = None,
+    privacy: PrivacyRules | None = None,
 ) -> Ingested:
     """Read, harmonise and validate ``path``; ``context`` carries the batch's identity into the report
     (batch_id, producer, producer_name, dataset, dataset_title, file_name, sha256, received_at)."""
@@ -107,7 +109,10 @@ def ingest_file(
         f: [int(r) for r in rows] for f, rows in harmonised.outside_territory.items()
     }
 
-    accepted = validation.typed.loc[~invalid].copy()
+    # Personal data is held back before the rows reach the warehouse, so it can never be published.
+    accepted, withheld = apply_privacy(validation.typed.loc[~invalid], schema, privacy or PrivacyRules())
+    report["privacy"] = {k: int(v) for k, v in withheld.items() if v}
+    accepted = accepted.copy()
     accepted.insert(0, "source_row", accepted.index.astype("int64"))
     quarantined = _quarantine_rows(original.loc[invalid], errors)
 

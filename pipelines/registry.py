@@ -98,6 +98,8 @@ class Dataset(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     expected_from: str | list[str] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    # RGPD rules (quality/privacy.py): personal fields to withhold or mask; text is always scanned.
+    privacy: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def schema_name(self) -> str:

@@ -1,7 +1,9 @@
 """Shared fixtures: a real PostgreSQL/PostGIS database per test session.
 
-Tests talk to a real server, never a mock. By default the machine's PostgreSQL on 127.0.0.1:5432
-(trust auth, user postgres) is used; ``TERRITOIRE_TEST_ADMIN_URL`` points elsewhere.
+Tests talk to a real server, never a mock. ``TERRITOIRE_TEST_ADMIN_URL`` names the server to create
+test databases on; unset, the machine's PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres) is
+used when it answers, and otherwise the platform's own embedded cluster, started under
+``var/test-postgres`` — so ``make test`` works on a machine with no server running.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -19,9 +22,23 @@ SHARED = REPO.parent / "shared"
 REFERENCE = SHARED / "reference"
 SHARED_SCHEMAS = SHARED / "schemas"
 
-ADMIN_URL = os.environ.get(
-    "TERRITOIRE_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+SYSTEM_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin_url() -> str:
+    if os.environ.get("TERRITOIRE_TEST_ADMIN_URL"):
+        return os.environ["TERRITOIRE_TEST_ADMIN_URL"]
+    try:
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3):
+            return SYSTEM_ADMIN_URL
+    except psycopg.OperationalError:
+        from resources.postgres_server import ensure_server
+
+        url = sa.make_url(ensure_server(REPO / "var" / "test-postgres"))
+        return url.set(database="postgres").render_as_string(hide_password=False)
+
+
+ADMIN_URL = _admin_url()
 
 
 def _create_database(name: str) -> str:

@@ -1,0 +1,153 @@
+"""What the portal harvests: each dataset's files, the DCAT-AP catalogue and the coverage scoreboard.
+
+Glue between the registry and the pure writers of ``assets/publish.py``, ``assets/catalog.py`` and
+``quality/reports/scoreboard.py``: it turns registry entries and published frames into their inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from assets.catalog import (
+    LICENCE_OUVERTE_2_0,
+    ODBL_1_0,
+    CatalogMeta,
+    DatasetMeta,
+    Distribution,
+    build_catalog,
+    dataset_identifier,
+    frequency,
+    territory_polygon,
+    theme,
+    write_catalog,
+)
+from assets.publish import PublishedFile, write_bytes_atomically, write_publication
+from pipelines.registry import Dataset, Registry
+from quality.reports.scoreboard import write_scoreboard
+from quality.schema import TableSchema, load_schema
+
+TERRITORY_OUTLINE = Path(__file__).resolve().parents[1] / "quality" / "reference" / "tmvl-communes.geojson"
+LICENCES = {"etalab-2.0": LICENCE_OUVERTE_2_0, "odbl-1.0": ODBL_1_0}
+FREQUENCIES = {
+    "daily": "DAILY",
+    "weekly": "WEEKLY",
+    "monthly": "MONTHLY",
+    "quarterly": "QUARTERLY",
+    "semiannual": "ANNUAL_2",
+    "annual": "ANNUAL",
+    "irregular": "IRREG",
+}
+MANIFEST = "manifest.json"
+LINEAGE = ["producer", "batch_id", "source_row"]
+
+
+def publish_files(
+    frame: pd.DataFrame, dataset: Dataset, schema: TableSchema, contributors: list[str], publish_dir: Path
+) -> list[PublishedFile]:
+    """The dataset's files (CSV, Parquet, and GeoJSON when it has a geometry), recorded in the manifest."""
+    geometry = next((f.name for f in schema.fields if f.type in ("geopoint", "geojson")), None)
+    columns = [c for c in [*schema.field_names, *LINEAGE] if c in frame.columns]
+    files = write_publication(frame[columns], dataset.id, publish_dir, geometry_column=geometry)
+    start, end = temporal_coverage(frame, schema)
+    entry = {
+        "rows": len(frame),
+        "schema": schema.ref,
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "temporal": [start.isoformat() if start else None, end.isoformat() if end else None],
+        "contributors": contributors,
+        "files": [asdict(f) | {"path": f.path.name} for f in files],
+    }
+    manifest = read_manifest(publish_dir)
+    manifest[dataset.id] = entry
+    write_bytes_atomically(
+        json.dumps(manifest, ensure_ascii=False, indent=1).encode(), publish_dir / MANIFEST
+    )
+    return files
+
+
+def read_manifest(publish_dir: Path) -> dict[str, dict]:
+    """``manifest.json``: every published dataset's files with size and sha256, its coverage and producers."""
+    path = publish_dir / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def temporal_coverage(frame: pd.DataFrame, schema: TableSchema) -> tuple[date | None, date | None]:
+    """First and last date of the schema's first date field, the dataset's temporal coverage."""
+    field = next((f.name for f in schema.fields if f.type == "date" and f.name in frame.columns), None)
+    if field is None or frame.empty:
+        return None, None
+    dates = pd.to_datetime(frame[field], errors="coerce", format="ISO8601").dropna()
+    if dates.empty:
+        return None, None
+    return dates.min().date(), dates.max().date()
+
+
+def write_portal_catalogue(registry: Registry, publish_dir: Path) -> list[Path]:
+    """The DCAT-AP catalogue of every dataset in the manifest, in Turtle, JSON-LD and RDF/XML."""
+    territory = registry.territory
+    communes = [p.insee for p in registry.producers if p.kind == "commune" and p.insee]
+    catalog = CatalogMeta(
+        title=f"Données ouvertes du territoire — {territory.name}",
+        description=(
+            f"Jeux de données mutualisés de {territory.name} et de ses {len(communes)} communes, "
+            "harmonisés aux schémas nationaux (SCDL, schema.data.gouv.fr) et validés."
+        ),
+        base_url=territory.base_url,
+        spatial=territory_polygon(TERRITORY_OUTLINE, communes),
+        homepage=territory.homepage or territory.base_url,
+    )
+    entries = []
+    for dataset_id, info in sorted(read_manifest(publish_dir).items()):
+        if dataset_id not in registry.datasets:
+            continue
+        dataset = registry.dataset(dataset_id)
+        schema = load_schema(info["schema"])
+        published_at = datetime.fromisoformat(info["published_at"])
+        start, end = (date.fromisoformat(d) if d else None for d in info["temporal"])
+        files = [PublishedFile(**(f | {"path": publish_dir / f["path"]})) for f in info["files"]]
+        entries.append(
+            DatasetMeta(
+                identifier=dataset_identifier(territory.base_url, dataset.id),
+                title=dataset.title,
+                description=dataset.description or dataset.title,
+                issued=published_at,
+                modified=published_at,
+                themes=[theme(dataset.theme)],
+                licence=LICENCES[dataset.licence],
+                accrual_periodicity=frequency(FREQUENCIES[dataset.frequency]),
+                temporal_start=start,
+                temporal_end=end,
+                conforms_to=schema.descriptor.get("path") or schema.descriptor.get("homepage"),
+                keywords=dataset.keywords,
+                contributors=info["contributors"],
+                distributions=[Distribution(file=f, download_url=catalog.download_url(f)) for f in files],
+            )
+        )
+    return write_catalog(build_catalog(catalog, entries), publish_dir)
+
+
+def write_portal_scoreboard(registry: Registry, batches: pd.DataFrame, publish_dir: Path) -> Path:
+    """``publish/index.html``: producers × datasets, who delivered what and how good it is."""
+    producers = [p.model_dump() for p in registry.producers]
+    datasets = [
+        {
+            "id": d.id,
+            "title": d.title,
+            "schema": d.schema_ref,
+            "frequency": d.frequency,
+            "expected_from": registry.expected_producers(d),
+            "description": d.description,
+            "licence": d.licence,
+        }
+        for d in registry.datasets.values()
+    ]
+    batches = batches.copy()
+    if "dataset" in batches.columns:  # the warehouse names tables with `_`, the registry ids with `-`
+        by_table = {d.table: d.id for d in registry.datasets.values()}
+        batches["dataset"] = batches["dataset"].map(lambda t: by_table.get(t, t))
+    return write_scoreboard(producers, datasets, batches, publish_dir, "../reports", datetime.now(UTC))
