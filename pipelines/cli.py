@@ -106,9 +106,8 @@ def validate(
 ) -> None:
     """Valide un fichier tel quel (mode strict, sans normalisation), comme Validata."""
     from assets.read import RefusedFile
-    from quality.strict import validate_file
-
     from quality.schema import available_schemas, load_schema
+    from quality.strict import validate_file
 
     try:
         table_schema = load_schema(schema)

@@ -21,7 +21,6 @@ from resources.harvest.resource import Harvester
 from resources.store import Store
 from resources.warehouse import Warehouse
 
-
 # The console shows progress and the final table; Dagster's step-by-step log stays in the instance.
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 

@@ -130,25 +130,42 @@ class Store(dg.ConfigurableResource):
         return pending
 
     def archive_file(
-        self, producer: str, dataset: str, path: Path, *, file_name: str | None = None, **provenance: str | None
+        self,
+        producer: str,
+        dataset: str,
+        path: Path,
+        *,
+        file_name: str | None = None,
+        **provenance: str | None,
     ) -> ArchivedFile:
         """Copy ``path`` into the archive under its sha256 (idempotent) and return its record."""
         digest = sha256_file(path)
         name = safe_file_name(file_name or path.name)
-        return self._archive(producer, dataset, digest, name, lambda target: shutil.copyfile(path, target), provenance)
+        return self._archive(
+            producer, dataset, digest, name, lambda target: shutil.copyfile(path, target), provenance
+        )
 
     def archive_bytes(
         self, producer: str, dataset: str, content: bytes, file_name: str, **provenance: str | None
     ) -> ArchivedFile:
         digest = hashlib.sha256(content).hexdigest()
         return self._archive(
-            producer, dataset, digest, safe_file_name(file_name), lambda target: target.write_bytes(content), provenance
+            producer,
+            dataset,
+            digest,
+            safe_file_name(file_name),
+            lambda target: target.write_bytes(content),
+            provenance,
         )
 
     def _archive(self, producer, dataset, digest, name, write, provenance) -> ArchivedFile:
         folder = self.archive_dir(producer, dataset)
         folder.mkdir(parents=True, exist_ok=True)
-        suffix = "".join(Path(name).suffixes[-2:]).lower() if name.lower().endswith(".tar.gz") else Path(name).suffix
+        suffix = (
+            "".join(Path(name).suffixes[-2:]).lower()
+            if name.lower().endswith(".tar.gz")
+            else Path(name).suffix
+        )
         target = folder / f"{digest}{suffix.lower()}"
         sidecar = folder / f"{digest}.json"
         if sidecar.exists():

@@ -5,10 +5,28 @@ import pytest
 from pipelines.registry import RegistryError, load_registry
 
 COMMUNE_IDS = {
-    "tours", "joue-les-tours", "saint-cyr-sur-loire", "saint-pierre-des-corps", "saint-avertin",
-    "chambray-les-tours", "fondettes", "la-riche", "ballan-mire", "luynes", "notre-dame-d-oe",
-    "chanceaux-sur-choisille", "savonnieres", "la-membrolle-sur-choisille", "rochecorbon", "parcay-meslay",
-    "mettray", "saint-etienne-de-chigny", "villandry", "druye", "saint-genouph", "berthenay",
+    "tours",
+    "joue-les-tours",
+    "saint-cyr-sur-loire",
+    "saint-pierre-des-corps",
+    "saint-avertin",
+    "chambray-les-tours",
+    "fondettes",
+    "la-riche",
+    "ballan-mire",
+    "luynes",
+    "notre-dame-d-oe",
+    "chanceaux-sur-choisille",
+    "savonnieres",
+    "la-membrolle-sur-choisille",
+    "rochecorbon",
+    "parcay-meslay",
+    "mettray",
+    "saint-etienne-de-chigny",
+    "villandry",
+    "druye",
+    "saint-genouph",
+    "berthenay",
 }
 
 
@@ -51,14 +69,18 @@ producers:
 
 
 def test_bad_entry_is_named(tmp_path):
-    directory = _write(tmp_path, TERRITORY, "datasets:\n  subventions: {title: S, schema: x, frequency: hourly}\n")
+    directory = _write(
+        tmp_path, TERRITORY, "datasets:\n  subventions: {title: S, schema: x, frequency: hourly}\n"
+    )
     with pytest.raises(RegistryError, match="frequency"):
         load_registry(directory)
 
 
 def test_unknown_producer_in_source_is_refused(tmp_path):
     directory = _write(
-        tmp_path, TERRITORY, "datasets:\n  s: {title: S, schema: x, sources: [{producer: nowhere, kind: drop}]}\n"
+        tmp_path,
+        TERRITORY,
+        "datasets:\n  s: {title: S, schema: x, sources: [{producer: nowhere, kind: drop}]}\n",
     )
     with pytest.raises(RegistryError, match="nowhere"):
         load_registry(directory)
@@ -74,7 +96,8 @@ def test_explicit_source_overrides_selector(tmp_path):
     directory = _write(
         tmp_path,
         TERRITORY,
-        "datasets:\n  s:\n    title: S\n    schema: x\n    sources:\n      - {producers: communes, kind: drop}\n"
+        "datasets:\n  s:\n    title: S\n    schema: x\n    sources:\n"
+        "      - {producers: communes, kind: drop}\n"
         "      - {producer: tours, kind: drop, sheet: Feuil2, columns: {Montant TTC: montant}}\n",
     )
     source = load_registry(directory).dataset("s").source_for("tours")

@@ -26,7 +26,9 @@ def test_drop_lands_in_inbox(home: Path, tmp_path: Path):
     assert store.pending_inboxes() == {("tours", "subventions"): [target]}
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "/abs/x.csv", "-rf.csv", "a\x00b.csv", "..", "..\\..\\x.csv"])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/abs/x.csv", "-rf.csv", "a\x00b.csv", "..", "..\\..\\x.csv"]
+)
 def test_hostile_names_stay_inside(name: str):
     safe = safe_file_name(name)
     assert "/" not in safe and "\x00" not in safe and not safe.startswith("-") and safe not in ("", ".", "..")

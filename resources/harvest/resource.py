@@ -24,5 +24,7 @@ class Harvester(dg.ConfigurableResource):
     backoff: float = _env_float("TERRITOIRE_HARVEST_BACKOFF", 1.0)
 
     def fetch(self, entry: Mapping[str, Any], previous: Mapping[str, Any] | None) -> Harvested:
-        policy = HttpPolicy(timeout=self.timeout, max_bytes=self.max_bytes, retries=self.retries, backoff=self.backoff)
+        policy = HttpPolicy(
+            timeout=self.timeout, max_bytes=self.max_bytes, retries=self.retries, backoff=self.backoff
+        )
         return harvest(dict(entry), previous, policy)
