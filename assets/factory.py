@@ -1,9 +1,9 @@
 """Asset factories: one asset graph per dataset of the registry, never written by hand.
 
-``<dataset>/harvested`` → ``<dataset>/harmonised`` (both partitioned by producer) →
-``<dataset>/territory`` → ``<dataset>/published``. The assets are thin: they move files and frames
-between the store, the pure transforms and the warehouse, and yield the quality checks of the
-partition they ran.
+``<dataset>/harvested`` → ``<dataset>/harmonised`` (both partitioned by producer, built here) →
+``<dataset>/territory`` → ``<dataset>/published`` (built in ``assets/territory.py``). The assets are
+thin: they move files and frames between the store, the pure transforms and the warehouse, and yield
+the quality checks of the partition they ran.
 """
 
 from pathlib import Path
@@ -12,7 +12,8 @@ from typing import Any
 import dagster as dg
 
 from assets.ingest import Ingested, ingest_file
-from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
+from assets.keys import asset_key, partitions_for
+from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
@@ -29,20 +30,11 @@ VALID_SHARE = "valid_rows_share"
 MIN_VALID_SHARE = 0.5
 
 
-def partitions_for(dataset: Dataset) -> dg.StaticPartitionsDefinition:
-    return dg.StaticPartitionsDefinition(dataset.producer_ids)
-
-
-def asset_key(dataset: Dataset, stage: str) -> dg.AssetKey:
-    return dg.AssetKey([dataset.table, stage])
-
-
 def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.AssetsDefinition]:
     """The four assets of one dataset, with their checks."""
     partitions = partitions_for(dataset)
     harvested_key = asset_key(dataset, "harvested")
     harmonised_key = asset_key(dataset, "harmonised")
-    territory_key = asset_key(dataset, "territory")
 
     @dg.asset(
         key=harvested_key,
@@ -98,50 +90,7 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
         yield dg.MaterializeResult(metadata=_batch_metadata(reports))
         yield from _checks(harmonised_key, reports)
 
-    @dg.asset(
-        key=territory_key,
-        deps=[harmonised_key],
-        group_name=dataset.table,
-        description=f"« {dataset.title} » for the whole territory: every producer's accepted rows.",
-        kinds={"postgres"},
-        automation_condition=dg.AutomationCondition.eager(),
-    )
-    def territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        schema = load_schema(dataset.schema_ref)
-        warehouse.ensure_dataset(dataset.table, schema)
-        rows = warehouse.publish(dataset.table, schema)
-        return dg.MaterializeResult(metadata={"rows": rows, "table": f"published.{dataset.table}"})
-
-    @dg.asset(
-        key=asset_key(dataset, "published"),
-        deps=[territory_key],
-        group_name=dataset.table,
-        description=f"« {dataset.title} » as files (CSV, Parquet, GeoJSON) and in the DCAT-AP catalogue.",
-        kinds={"csv", "parquet", "file"},
-        automation_condition=dg.AutomationCondition.eager(),
-    )
-    def published(
-        context: dg.AssetExecutionContext, store: Store, warehouse: Warehouse
-    ) -> dg.MaterializeResult:
-        schema = load_schema(dataset.schema_ref)
-        frame = warehouse.read_table("published", dataset.table)
-        contributors = [registry.producer(p).name for p in sorted(frame["producer"].unique())]
-        store.publish_dir.mkdir(parents=True, exist_ok=True)
-        files = publish_files(frame, dataset, schema, contributors, store.publish_dir)
-        catalogue = write_portal_catalogue(registry, store.publish_dir)
-        scoreboard = write_portal_scoreboard(registry, warehouse.batches(), store.publish_dir)
-        return dg.MaterializeResult(
-            metadata={
-                "rows": len(frame),
-                "files": dg.MetadataValue.json(
-                    [{"name": f.path.name, "bytes": f.byte_size, "sha256": f.sha256} for f in files]
-                ),
-                "catalogue": dg.MetadataValue.path(str(catalogue[0])),
-                "scoreboard": dg.MetadataValue.path(str(scoreboard)),
-            }
-        )
-
-    return [harvested, harmonised, territory, published]
+    return [harvested, harmonised, *build_territory_assets(registry, dataset)]
 
 
 def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer: str) -> list[ArchivedFile]:

@@ -7,6 +7,7 @@ quarantined with at least one reason a person can read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from assets.harmonise import harmonise
-from assets.read import RefusedFile, read_table
+from assets.read import RefusedFile, StagedTable, read_table
 from quality.privacy import PrivacyRules, apply_privacy
 from quality.schema import TableSchema
 from quality.validate import check_structure, validate_frame
@@ -44,9 +45,11 @@ def ingest_file(
     mapping: dict[str, str] | None = None,
     sheet: str | None = None,
     privacy: PrivacyRules | None = None,
+    reader: Callable[[Path], StagedTable] | None = None,
 ) -> Ingested:
     """Read, harmonise and validate ``path``; ``context`` carries the batch's identity into the report
-    (batch_id, producer, producer_name, dataset, dataset_title, file_name, sha256, received_at)."""
+    (batch_id, producer, producer_name, dataset, dataset_title, file_name, sha256, received_at).
+    ``reader`` replaces ``read_table`` for sources whose files need their own reading (a GTFS feed)."""
     report: dict[str, Any] = {
         **context,
         "schema": schema.name,
@@ -64,7 +67,7 @@ def ingest_file(
         "rejected_rows": [],
     }
     try:
-        staged = read_table(path, sheet=sheet)
+        staged = reader(path) if reader else read_table(path, sheet=sheet)
     except RefusedFile as exc:
         # The archive names files by hash; the producer knows the file by the name it sent.
         named = RefusedFile(context.get("file_name") or path.name, exc.reason, exc.detail)

@@ -131,8 +131,10 @@ def write_portal_catalogue(registry: Registry, publish_dir: Path) -> list[Path]:
     return write_catalog(build_catalog(catalog, entries), publish_dir)
 
 
-def write_portal_scoreboard(registry: Registry, batches: pd.DataFrame, publish_dir: Path) -> Path:
-    """``publish/index.html``: producers × datasets, who delivered what and how good it is."""
+def scoreboard_inputs(
+    registry: Registry, batches: pd.DataFrame
+) -> tuple[list[dict], list[dict], pd.DataFrame]:
+    """Producers, datasets and batches as the scoreboard reads them (dataset ids, not table names)."""
     producers = [p.model_dump() for p in registry.producers]
     datasets = [
         {
@@ -147,7 +149,13 @@ def write_portal_scoreboard(registry: Registry, batches: pd.DataFrame, publish_d
         for d in registry.datasets.values()
     ]
     batches = batches.copy()
-    if "dataset" in batches.columns:  # the warehouse names tables with `_`, the registry ids with `-`
+    if "dataset" in batches.columns:
         by_table = {d.table: d.id for d in registry.datasets.values()}
         batches["dataset"] = batches["dataset"].map(lambda t: by_table.get(t, t))
+    return producers, datasets, batches
+
+
+def write_portal_scoreboard(registry: Registry, batches: pd.DataFrame, publish_dir: Path) -> Path:
+    """``publish/index.html``: producers × datasets, who delivered what and how good it is."""
+    producers, datasets, batches = scoreboard_inputs(registry, batches)
     return write_scoreboard(producers, datasets, batches, publish_dir, "../reports", datetime.now(UTC))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.factory import asset_key, build_dataset_assets
+from assets.factory import build_dataset_assets
+from assets.keys import asset_key
 from pipelines.registry import Registry, load_registry
 from pipelines.sensors import build_inbox_sensor, ingest_job_name
 from resources.harvest.resource import Harvester

@@ -100,6 +100,12 @@ class Dataset(BaseModel):
     sources: list[Source] = Field(default_factory=list)
     # RGPD rules (quality/privacy.py): personal fields to withhold or mask; text is always scanned.
     privacy: dict[str, Any] = Field(default_factory=dict)
+    # How duplicates across producers are resolved in the territory (a key, or points within a
+    # distance) and when a publication is held for the data team (see resources/warehouse.py).
+    consolidation: dict[str, Any] = Field(default_factory=dict)
+    publication: dict[str, Any] = Field(default_factory=dict)
+    # Geometry built from a pair of lon/lat (or x/y) columns of the schema: {lon: FIELD, lat: FIELD}.
+    geometry: dict[str, str] = Field(default_factory=dict)
 
     @property
     def schema_name(self) -> str:

@@ -15,7 +15,8 @@ import dagster as dg
 from rich.console import Console
 from rich.progress import Progress
 
-from assets.factory import asset_key, build_dataset_assets, pending_files
+from assets.factory import build_dataset_assets, pending_files
+from assets.keys import asset_key
 from pipelines.registry import Dataset, Registry
 from resources.harvest.resource import Harvester
 from resources.store import Store

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import REFERENCE, SHARED_SCHEMAS
 
-from assets.factory import asset_key, build_dataset_assets
+from assets.factory import build_dataset_assets
+from assets.keys import asset_key
 from pipelines.definitions import build_definitions
 from pipelines.registry import load_registry
 from resources.harvest.resource import Harvester

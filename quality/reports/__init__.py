@@ -7,8 +7,6 @@ pages themselves are ``batch.write_batch_report`` and ``scoreboard.write_scorebo
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -17,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import pandas as pd
+
+from assets.publish import write_bytes_atomically
 
 PARIS = ZoneInfo("Europe/Paris")
 _MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
@@ -78,12 +78,4 @@ def environment() -> jinja2.Environment:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Whole file or previous file: a reader (or a browser refresh) never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomically(data, path)
