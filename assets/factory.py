@@ -6,10 +6,12 @@ thin: they move files and frames between the store, the pure transforms and the 
 the quality checks of the partition they ran.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 
 from assets.ingest import Ingested, ingest_file
 from assets.keys import asset_key, partitions_for
@@ -17,6 +19,7 @@ from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
+from quality.reports.scoreboard import ALLOWED_AGE
 from quality.schema import TableSchema, load_schema
 from resources.harvest.resource import Harvester
 from resources.store import ArchivedFile, Store, sha256_file
@@ -25,6 +28,7 @@ from resources.warehouse import BatchRecord, Warehouse
 CONSERVATION = "conservation"
 STRUCTURE = "structure"
 VALID_SHARE = "valid_rows_share"
+FRESH = "fresh"
 # Below this share of valid rows a batch is flagged: the file probably has a systematic problem
 # (wrong columns, wrong schema) rather than a few bad rows.
 MIN_VALID_SHARE = 0.5
@@ -77,6 +81,11 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
                 asset=harmonised_key,
                 description=f"at least {MIN_VALID_SHARE:.0%} of the rows are valid",
             ),
+            dg.AssetCheckSpec(
+                FRESH,
+                asset=harmonised_key,
+                description=f"the last delivery is younger than the dataset's frequency ({dataset.frequency})",
+            ),
         ],
     )
     def harmonised(context: dg.AssetExecutionContext, store: Store, warehouse: Warehouse):
@@ -89,6 +98,7 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
             context.log.info(_summary(reports[-1]))
         yield dg.MaterializeResult(metadata=_batch_metadata(reports))
         yield from _checks(harmonised_key, reports)
+        yield _freshness(harmonised_key, dataset, warehouse.batches(dataset.table, producer))
 
     return [harvested, harmonised, *build_territory_assets(registry, dataset)]
 
@@ -252,4 +262,22 @@ def _checks(key: dg.AssetKey, reports: list[dict[str, Any]]):
         passed=share >= MIN_VALID_SHARE and not refused,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"valid_share": float(share), "refused_files": dg.MetadataValue.json(refused)},
+    )
+
+
+def _freshness(key: dg.AssetKey, dataset: Dataset, batches: pd.DataFrame) -> dg.AssetCheckResult:
+    """Late when the last loaded delivery is older than the dataset's frequency allows (a warning)."""
+    loaded = batches[batches["status"] == "loaded"] if not batches.empty else batches
+    last = pd.Timestamp(loaded["received_at"].max()) if not loaded.empty else None
+    allowed = ALLOWED_AGE.get(dataset.frequency)
+    late = last is None or (allowed is not None and datetime.now(UTC) - last.to_pydatetime() > allowed)
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=FRESH,
+        passed=not late,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "last_delivery": last.isoformat() if last is not None else "jamais",
+            "frequency": dataset.frequency,
+        },
     )

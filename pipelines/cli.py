@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
+import webbrowser
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+# Tables are wide; when the output is not a terminal (CI logs, a pipe) do not wrap them at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
@@ -156,6 +160,84 @@ def demo(
     producers = [p.model_dump() for p in registry.producers]
     files = generate_demo(inbox, producers, seed=seed)
     console.print(f"{len(files)} fichiers de démonstration déposés dans {inbox}")
+
+
+@app.command()
+def status(
+    late: Annotated[bool, typer.Option("--late", help="seulement les producteurs en retard")] = False,
+) -> None:
+    """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur."""
+    from assets.portal import scoreboard_inputs
+    from quality.reports.scoreboard import late_cells, scoreboard_rows
+    from resources.warehouse import Warehouse
+
+    registry = _registry()
+    warehouse = Warehouse(home=str(_home()))
+    warehouse.setup()
+    producers, datasets, batches = scoreboard_inputs(registry, warehouse.batches())
+    now = datetime.now(UTC)
+    if late:
+        cells = late_cells(producers, datasets, batches, now)
+        table = Table(title="Producteurs en retard")
+        for column in ("producteur", "jeu", "dernière livraison", "attendue depuis"):
+            table.add_column(column)
+        for cell in cells:
+            due = _date(cell.due) or "jamais livré"
+            table.add_row(cell.producer, cell.dataset, _date(cell.last_delivery), due)
+        console.print(table)
+        console.print(f"{len(cells)} retard(s).")
+        return
+    table = Table(title="Couverture du territoire")
+    for column in ("producteur", "jeu", "attendu", "livré", "lignes valides", "fraîcheur", "rapport"):
+        table.add_column(column, overflow="fold")
+    for row in scoreboard_rows(producers, datasets, batches, now, str(_home() / "reports")):
+        share = row.get("valid_share")
+        table.add_row(
+            row["producer"],
+            row["dataset"],
+            "oui" if row["expected"] else "non",
+            "oui" if row["delivered"] else "non",
+            f"{share:.0%}" if share is not None else "—",
+            "en retard" if row["late"] else ("à jour" if row["delivered"] else "—"),
+            row.get("report_url") or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def report(
+    producer: Annotated[str, typer.Argument(help="identifiant du producteur")],
+    dataset: Annotated[str, typer.Argument(help="identifiant du jeu de données")],
+    batch: Annotated[str | None, typer.Option(help="un lot précis (par défaut le dernier)")] = None,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="ouvrir dans le navigateur")] = False,
+) -> None:
+    """Affiche le chemin du rapport du dernier lot (ou d'un lot donné) d'un producteur."""
+    registry = _registry()
+    if producer not in registry.producer_by_id:
+        _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
+    if dataset not in registry.datasets:
+        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+    folder = _home() / "reports" / producer / dataset
+    reports = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    if batch:
+        reports = [p for p in reports if p.stem == batch]
+    if not reports:
+        _fail(f"aucun rapport pour {producer} / {dataset}" + (f" (lot {batch})" if batch else ""), code=1)
+    chosen = json.loads(reports[-1].read_text(encoding="utf-8"))
+    html = reports[-1].with_suffix(".html")
+    console.print(
+        f"{chosen['file_name']} — {chosen['status']} : {chosen['rows_read']} lues, "
+        f"{chosen['rows_accepted']} acceptées, {chosen['rows_quarantined']} en quarantaine"
+    )
+    if chosen.get("message"):
+        console.print(chosen["message"])
+    console.print(str(html))
+    if open_browser:
+        webbrowser.open(html.as_uri())
+
+
+def _date(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
 
 
 def _prepare_dagster_home() -> Path:
