@@ -84,7 +84,7 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
             dg.AssetCheckSpec(
                 FRESH,
                 asset=harmonised_key,
-                description=f"the last delivery is younger than the dataset's frequency ({dataset.frequency})",
+                description=f"the last delivery is younger than its frequency allows ({dataset.frequency})",
             ),
         ],
     )

@@ -1,0 +1,108 @@
+"""The `territoire` command line, as a commune agent and the data team use it."""
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import REFERENCE, SHARED_SCHEMAS
+from test_parity_frictionless import STANDARD
+from test_parity_frictionless import _frictionless_set as frictionless_errors
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+
+runner = CliRunner()
+SUBVENTIONS = SHARED_SCHEMAS / "scdl-subventions"
+
+
+@pytest.fixture()
+def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TERRITOIRE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    return home
+
+
+def test_drop_unknown_producer_exits_2_and_lists_known_ids(env):
+    result = runner.invoke(app, ["drop", "paris", "subventions", str(SUBVENTIONS / "exemple-valide.csv")])
+    assert result.exit_code == 2
+    assert "paris" in result.output and "joue-les-tours" in result.output
+
+
+def test_drop_unknown_dataset_exits_2(env):
+    result = runner.invoke(app, ["drop", "tours", "budgets", str(SUBVENTIONS / "exemple-valide.csv")])
+    assert result.exit_code == 2 and "subventions" in result.output
+
+
+def test_drop_copies_into_the_inbox(env):
+    result = runner.invoke(app, ["drop", "tours", "subventions", str(SUBVENTIONS / "exemple-valide.csv")])
+    assert result.exit_code == 0, result.output
+    assert (env / "inbox" / "tours" / "subventions" / "exemple-valide.csv").exists()
+
+
+def test_validate_valid_example_exits_0():
+    result = runner.invoke(
+        app, ["validate", str(SUBVENTIONS / "exemple-valide.csv"), "--schema", "scdl-subventions"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "name", ["exemple-invalide-erreurs-cellules.csv", "exemple-invalide-erreurs-colonnes.csv"]
+)
+def test_validate_json_matches_frictionless(name):
+    path = SUBVENTIONS / name
+    result = runner.invoke(app, ["validate", str(path), "--schema", "scdl-subventions", "--format", "json"])
+    assert result.exit_code == 1
+    ours = json.loads(result.stdout)
+    assert all({"row", "field", "rule", "value", "message"} <= set(e) for e in ours)
+    # The same (row, field, rule) set as frictionless run beside it, columns matched by name.
+    theirs = frictionless_errors("scdl-subventions", path)
+    cells = {
+        (e["row"], e["field"], e["rule"]) for e in ours if e["row"] is not None and e["rule"] in STANDARD
+    }
+    assert cells == theirs and theirs
+
+
+def test_validate_unknown_schema_exits_2():
+    result = runner.invoke(app, ["validate", str(SUBVENTIONS / "exemple-valide.csv"), "--schema", "nope"])
+    assert result.exit_code == 2 and "scdl-subventions" in result.output
+
+
+def test_validate_refused_file_exits_1(tmp_path):
+    empty = tmp_path / "vide.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["validate", str(empty), "--schema", "scdl-subventions", "--format", "json"])
+    assert result.exit_code == 1
+    assert "vide.csv" in json.loads(result.stdout)[0]["message"]
+
+
+def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
+    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
+    runner.invoke(app, ["drop", "tours", "subventions", str(SUBVENTIONS / "exemple-valide.csv")])
+    lot = REFERENCE / "real-world-subventions" / "DEP_Nievre_CD58_SUBVENTIONS_2016_LISTE.csv"
+    runner.invoke(app, ["drop", "joue-les-tours", "subventions", str(lot)])
+    garbage = env / "garbage.csv"
+    garbage.write_bytes(bytes(range(256)) * 10)
+    runner.invoke(app, ["drop", "luynes", "subventions", str(garbage)])
+
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 0, result.output
+    assert "tours" in result.output and "refused" in result.output
+    engine = sa.create_engine(fresh_pg_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select producer, status, rows_read, rows_accepted, rows_quarantined "
+                "from meta.batches order by producer"
+            )
+        ).all()
+        published = conn.execute(sa.text("select count(*) from published.subventions")).scalar()
+    engine.dispose()
+    assert [r.producer for r in rows] == ["joue-les-tours", "luynes", "tours"]
+    assert all(r.rows_read == r.rows_accepted + r.rows_quarantined for r in rows)
+    assert published == sum(r.rows_accepted for r in rows)
+    assert (env / "publish" / "subventions.csv").exists() and (env / "publish" / "catalog.ttl").exists()
+
+    again = runner.invoke(app, ["run"])
+    assert again.exit_code == 0 and "aucun lot" in again.output
