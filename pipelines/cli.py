@@ -97,6 +97,17 @@ def run(
     except Exception as exc:  # the platform itself failed: say so, exit 3
         _fail(f"la plateforme a échoué : {exc}", code=3)
     _print_batches(outcome.batches)
+    if outcome.batches:
+        read = sum(b["rows_read"] for b in outcome.batches)
+        accepted = sum(b["rows_accepted"] for b in outcome.batches)
+        quarantined = sum(b["rows_quarantined"] for b in outcome.batches)
+        conserved = all(b["rows_read"] == b["rows_accepted"] + b["rows_quarantined"] for b in outcome.batches)
+        verdict = "conservation vérifiée pour chaque lot" if conserved else "CONSERVATION ROMPUE"
+        console.print(
+            f"{len(outcome.batches)} lots : {read} lignes lues = {accepted} acceptées "
+            f"+ {quarantined} en quarantaine ({verdict})."
+        )
+    console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:
         _fail("certaines exécutions ont échoué : " + ", ".join(outcome.failed), code=3)

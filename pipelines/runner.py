@@ -31,6 +31,7 @@ class RunOutcome:
     batches: list[dict] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
+    warehouse: str = ""  # the warehouse URL, password masked
 
 
 def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:
@@ -60,7 +61,7 @@ def run_pending(
     warehouse.setup()
     resources = {"store": store, "warehouse": warehouse, "harvester": Harvester()}
     instance = dg.DagsterInstance.get()
-    outcome = RunOutcome()
+    outcome = RunOutcome(warehouse=warehouse.masked_url)
     datasets = [registry.dataset(dataset)] if dataset else list(registry.datasets.values())
 
     work = {
