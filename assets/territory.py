@@ -4,33 +4,101 @@
 ``<dataset>/published`` writes the files, the DCAT-AP catalogue and the scoreboard the portal reads.
 """
 
+import math
+
 import dagster as dg
 
 from assets.keys import asset_key
 from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
 from pipelines.registry import Dataset, Registry
+from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, run_gate
 from quality.schema import load_schema
 from resources.store import Store
-from resources.warehouse import Warehouse
+from resources.warehouse import Consolidation, Warehouse
+
+# The row-count expectation's upper bound: the gate only guards against a territory that shrinks.
+_NO_CEILING = 2**31 - 1
 
 
 def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.AssetsDefinition]:
     harmonised_key = asset_key(dataset, "harmonised")
     territory_key = asset_key(dataset, "territory")
+    schema = load_schema(dataset.schema_ref)
+    consolidation = Consolidation.from_registry(dataset.consolidation, schema)
+    # A geo dataset is one whose schema has a geometry field; lon/lat pairs (``dataset.geometry``) are
+    # not in the warehouse tables yet, so they cannot be checked there.
+    geo = any(f.type in GEOMETRY_TYPES for f in schema.fields)
+    # The same plan at definition time (names only) and at run time (with the row range): one check
+    # per expectation, each blocking, so a failed gate stops the published asset downstream.
+    planned = plan_suite(schema, geo=geo, key=consolidation.gate_key, expected_rows=(0, _NO_CEILING))
+    check_specs = [
+        dg.AssetCheckSpec(check_name(p.name), asset=territory_key, description=p.description, blocking=True)
+        for p in planned
+    ]
 
     @dg.asset(
         key=territory_key,
         deps=[harmonised_key],
         group_name=dataset.table,
-        description=f"« {dataset.title} » for the whole territory: every producer's accepted rows.",
+        description=(
+            f"« {dataset.title} » for the whole territory: every producer's accepted rows, duplicates "
+            "across producers resolved, checked by the gate, published as a numbered version."
+        ),
         kinds={"postgres"},
+        check_specs=check_specs,
         automation_condition=dg.AutomationCondition.eager(),
     )
     def territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        schema = load_schema(dataset.schema_ref)
         warehouse.ensure_dataset(dataset.table, schema)
-        rows = warehouse.publish(dataset.table, schema)
-        return dg.MaterializeResult(metadata={"rows": rows, "table": f"published.{dataset.table}"})
+        candidate = warehouse.build_candidate(dataset.table, schema, consolidation)
+        current = warehouse.current_rows(dataset.table)
+        # Fewer than half the current rows is a failed harvest, not a change of the territory.
+        expected = (math.ceil(current / 2) if current else 0, _NO_CEILING)
+        suite = build_suite(
+            schema, candidate.table, geo=geo, key=consolidation.gate_key, expected_rows=expected
+        )
+        gate = run_gate(warehouse.resolved_url(), candidate.schema_name, candidate.table, suite)
+        checks = [
+            dg.AssetCheckResult(
+                check_name=check_name(outcome.name),
+                passed=outcome.success,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"observed": _observed(outcome.observed), **_details(outcome.details)},
+            )
+            for outcome in gate.results
+        ]
+        metadata: dict = {
+            "candidate_rows": candidate.rows,
+            "duplicates_resolved": candidate.duplicates,
+            "consolidation": consolidation.rule,
+            "gate_seconds": round(gate.seconds, 2),
+        }
+        if not gate.success:
+            failed = ", ".join(o.name for o in gate.failures)
+            context.log.error(f"Porte de publication fermée ({failed}) : la version courante reste publiée.")
+            return dg.MaterializeResult(metadata={**metadata, "status": "blocked"}, check_results=checks)
+        publication = warehouse.publish_candidate(
+            dataset.table,
+            schema,
+            consolidation,
+            max_removed_share=float(dataset.publication.get("max_removed_share", 0.5)),
+        )
+        if publication.status == "held":
+            context.log.warning(
+                f"Version {publication.version} retenue : {', '.join(publication.held_for) or 'producteurs'} "
+                "perdrai(en)t trop de lignes ; à approuver (warehouse.approve)."
+            )
+        return dg.MaterializeResult(
+            metadata={
+                **metadata,
+                "status": publication.status,
+                "version": publication.version,
+                "rows": publication.rows,
+                "diff": dg.MetadataValue.md(diff_markdown(publication.diff)),
+                "table": f"published.{dataset.table}",
+            },
+            check_results=checks,
+        )
 
     @dg.asset(
         key=asset_key(dataset, "published"),
@@ -43,7 +111,6 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
     def published(
         context: dg.AssetExecutionContext, store: Store, warehouse: Warehouse
     ) -> dg.MaterializeResult:
-        schema = load_schema(dataset.schema_ref)
         frame = warehouse.read_table("published", dataset.table)
         contributors = [registry.producer(p).name for p in sorted(frame["producer"].unique())]
         store.publish_dir.mkdir(parents=True, exist_ok=True)
@@ -62,3 +129,25 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         )
 
     return [territory, published]
+
+
+def diff_markdown(diff: list[dict]) -> str:
+    """The per-producer diff as a Markdown table for the Dagster UI."""
+    lines = [
+        "| producteur | lignes publiées | candidate | ajoutées | retirées | modifiées |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    columns = ("producer", "current", "candidate", "added", "removed", "changed")
+    lines += ["| " + " | ".join(str(d[c]) for c in columns) + " |" for d in diff]
+    return "\n".join(lines)
+
+
+def _details(details: dict) -> dict:
+    return {"details": dg.MetadataValue.json(details)} if details else {}
+
+
+def _observed(value):
+    # JSON metadata takes only mappings and lists; a count stays a number.
+    if isinstance(value, (dict, list)):
+        return dg.MetadataValue.json(value)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)

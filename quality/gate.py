@@ -22,6 +22,7 @@ importing this module (the Dagster code location does) stays free.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -66,6 +67,104 @@ def geometry_columns(schema: TableSchema) -> list[str]:
     return columns or [DEFAULT_GEOMETRY_COLUMN]
 
 
+@dataclass(frozen=True)
+class PlannedExpectation:
+    """One expectation of the suite, before great-expectations is imported."""
+
+    name: str  # "unique:a,b", "required:f", "enum:f", "geometry:g", "row-count"
+    kind: str  # the GX expectation class name
+    kwargs: dict[str, Any]
+    description: str
+
+
+def plan_suite(
+    schema: TableSchema,
+    *,
+    geo: bool,
+    key: list[str] | None,
+    expected_rows: tuple[int, int] | None,
+) -> list[PlannedExpectation]:
+    """The suite's expectations as plain data (see module doc); cheap, no GX import.
+
+    The Dagster asset declares one check per planned expectation when the code location loads, and
+    ``build_suite`` turns the same plan into GX objects at run time: the two cannot drift apart.
+    """
+    plan: list[PlannedExpectation] = []
+    keys = [list(key)] if key else ([list(schema.primary_key)] if schema.primary_key else [])
+    keys += [list(k) for k in schema.unique_keys if list(k) not in keys]
+    for columns in keys:
+        unknown = [c for c in columns if c not in schema.field_names]
+        if unknown:
+            raise ValueError(f"clé {columns} : champs absents du schéma {schema.name} : {unknown}")
+        label = ", ".join(columns)
+        description = f"Chaque valeur de la clé ({label}) n'apparaît qu'une fois sur tout le territoire."
+        if len(columns) == 1:
+            plan.append(
+                PlannedExpectation(
+                    f"unique:{label}", "ExpectColumnValuesToBeUnique", {"column": columns[0]}, description
+                )
+            )
+        else:
+            # A key with a missing part is still a key: two rows with (X, NULL) collide.
+            plan.append(
+                PlannedExpectation(
+                    f"unique:{','.join(columns)}",
+                    "ExpectCompoundColumnsToBeUnique",
+                    {"column_list": columns, "ignore_row_if": "never"},
+                    description,
+                )
+            )
+    for f in schema.fields:
+        if f.required:
+            plan.append(
+                PlannedExpectation(
+                    f"required:{f.name}",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": f.name},
+                    f"Le champ obligatoire « {f.name} » est renseigné sur chaque ligne.",
+                )
+            )
+    for f in schema.fields:
+        enum = f.constraints.get("enum")
+        if enum:
+            plan.append(
+                PlannedExpectation(
+                    f"enum:{f.name}",
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": f.name, "value_set": list(enum)},
+                    f"Le champ « {f.name} » ne prend que les valeurs admises par le schéma.",
+                )
+            )
+    if geo:
+        for column in geometry_columns(schema):
+            plan.append(
+                PlannedExpectation(
+                    f"geometry:{column}",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": column},
+                    f"Chaque ligne a une géométrie (« {column} »).",
+                )
+            )
+    if expected_rows is not None:
+        low, high = expected_rows
+        if low > high:
+            raise ValueError(f"plage de lignes attendue invalide : {expected_rows}")
+        plan.append(
+            PlannedExpectation(
+                "row-count",
+                "ExpectTableRowCountToBeBetween",
+                {"min_value": low, "max_value": high},
+                f"La table compte entre {low} et {high} lignes.",
+            )
+        )
+    return plan
+
+
+def check_name(expectation_name: str) -> str:
+    """A Dagster check name for an expectation (check names allow only letters, digits and ``_``)."""
+    return "gate_" + re.sub(r"[^A-Za-z0-9_]", "_", expectation_name)
+
+
 def build_suite(
     schema: TableSchema,
     table: str,
@@ -77,59 +176,12 @@ def build_suite(
     """The expectations of one territory table, derived from its Table Schema (see module doc)."""
     import great_expectations as gx
 
-    expect = gx.expectations
     suite: list[Expectation] = []
-
-    def add(expectation: Expectation, name: str, description: str) -> None:
-        expectation.meta = {"name": name, "table": table}
-        expectation.description = description
+    for planned in plan_suite(schema, geo=geo, key=key, expected_rows=expected_rows):
+        expectation = getattr(gx.expectations, planned.kind)(**planned.kwargs)
+        expectation.meta = {"name": planned.name, "table": table}
+        expectation.description = planned.description
         suite.append(expectation)
-
-    keys = [list(key)] if key else ([list(schema.primary_key)] if schema.primary_key else [])
-    keys += [list(k) for k in schema.unique_keys if list(k) not in keys]
-    for columns in keys:
-        unknown = [c for c in columns if c not in schema.field_names]
-        if unknown:
-            raise ValueError(f"clé {columns} : champs absents du schéma {schema.name} : {unknown}")
-        label = ", ".join(columns)
-        description = f"Chaque valeur de la clé ({label}) n'apparaît qu'une fois sur tout le territoire."
-        if len(columns) == 1:
-            add(expect.ExpectColumnValuesToBeUnique(column=columns[0]), f"unique:{label}", description)
-        else:
-            # A key with a missing part is still a key: two rows with (X, NULL) collide.
-            unique = expect.ExpectCompoundColumnsToBeUnique(column_list=columns, ignore_row_if="never")
-            add(unique, f"unique:{','.join(columns)}", description)
-    for f in schema.fields:
-        if f.required:
-            add(
-                expect.ExpectColumnValuesToNotBeNull(column=f.name),
-                f"required:{f.name}",
-                f"Le champ obligatoire « {f.name} » est renseigné sur chaque ligne.",
-            )
-    for f in schema.fields:
-        enum = f.constraints.get("enum")
-        if enum:
-            add(
-                expect.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(enum)),
-                f"enum:{f.name}",
-                f"Le champ « {f.name} » ne prend que les valeurs admises par le schéma.",
-            )
-    if geo:
-        for column in geometry_columns(schema):
-            add(
-                expect.ExpectColumnValuesToNotBeNull(column=column),
-                f"geometry:{column}",
-                f"Chaque ligne a une géométrie (« {column} »).",
-            )
-    if expected_rows is not None:
-        low, high = expected_rows
-        if low > high:
-            raise ValueError(f"plage de lignes attendue invalide : {expected_rows}")
-        add(
-            expect.ExpectTableRowCountToBeBetween(min_value=low, max_value=high),
-            "row-count",
-            f"La table compte entre {low} et {high} lignes.",
-        )
     return suite
 
 
@@ -254,7 +306,10 @@ __all__ = [
     "DEFAULT_GEOMETRY_COLUMN",
     "ExpectationOutcome",
     "GateResult",
+    "PlannedExpectation",
     "build_suite",
+    "check_name",
     "geometry_columns",
+    "plan_suite",
     "run_gate",
 ]

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
+from dataclasses import field as dc_field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,6 +173,134 @@ def _geojson_as_ewkt(values: pd.Series) -> pd.Series:
 def _comment(*parts: str | None) -> str | None:
     text = " — ".join(p.strip() for p in parts if p and p.strip())
     return text or None
+
+
+def derived_name(table: str, suffix: str, *, prefix: str = "") -> str:
+    """The name of a table derived from a dataset's (history, duplicates, candidate…).
+
+    PostgreSQL silently truncates identifiers beyond 63 bytes, which would make two derived tables
+    collide: refuse instead.
+    """
+    name = f"{prefix}{table}{suffix}"
+    if len(name.encode()) > 63:
+        raise ValueError(f"Nom de table trop long pour l'entrepôt : {name!r} (63 caractères au plus).")
+    return name
+
+
+@dataclass(frozen=True)
+class Consolidation:
+    """How rows of different producers that describe the same thing are merged (registry ``consolidation``).
+
+    ``{key: [fields]}`` matches rows on equal key fields (default: the schema's primaryKey, else its
+    first uniqueKey); ``within_m: 50`` also asks their geometries to lie within 50 m (geography), and
+    alone matches on distance only. ``prefer: [producer ids]`` names the winner in that order (others
+    after them); without it, or with ``prefer: latest``, the most recently received batch wins.
+    """
+
+    key: tuple[str, ...] = ()
+    within_m: float | None = None
+    geometry: str | None = None
+    prefer: tuple[str, ...] = ()
+
+    @classmethod
+    def from_registry(cls, spec: dict[str, Any], schema: TableSchema) -> Consolidation:
+        unknown = set(spec) - {"key", "within_m", "prefer"}
+        if unknown:
+            raise ValueError(
+                f"consolidation : clés inconnues {sorted(unknown)} (attendu : key, within_m, prefer)"
+            )
+        within = spec.get("within_m")
+        if "key" in spec:
+            key = spec["key"] or []
+        elif within is not None:
+            key = []
+        else:
+            key = list(schema.primary_key) or (list(schema.unique_keys[0]) if schema.unique_keys else [])
+        key = [key] if isinstance(key, str) else list(key)
+        missing = [k for k in key if k not in schema.field_names]
+        if missing:
+            raise ValueError(f"consolidation : champs de clé absents du schéma {schema.name} : {missing}")
+        geometry = None
+        if within is not None:
+            within = float(within)
+            if within <= 0:
+                raise ValueError(f"consolidation : within_m doit être positif ({within})")
+            geometry = next((f.name for f in schema.fields if f.type in ("geopoint", "geojson")), None)
+            if geometry is None:
+                raise ValueError(f"consolidation : within_m sans champ géographique dans {schema.name}")
+        prefer = spec.get("prefer", "latest")
+        prefer = () if prefer == "latest" else tuple([prefer] if isinstance(prefer, str) else prefer)
+        return cls(key=tuple(key), within_m=within, geometry=geometry, prefer=prefer)
+
+    @property
+    def rule(self) -> str:
+        """The rule in words, recorded with every resolved duplicate."""
+        parts = []
+        if self.key:
+            parts.append(f"clé ({', '.join(self.key)}) identique")
+        if self.within_m is not None:
+            parts.append(f"« {self.geometry} » à moins de {self.within_m:g} m")
+        winner = (
+            f"producteur préféré dans l'ordre {' > '.join(self.prefer)}, sinon lot le plus récent"
+            if self.prefer
+            else "lot le plus récent"
+        )
+        return f"{' et '.join(parts)} ; gagnant : {winner}" if parts else "aucun rapprochement"
+
+    def match_sql(self) -> sql.Composable | None:
+        """The join condition between a row ``r`` and a candidate winner ``w``; None: no dedup."""
+        conditions = [sql.SQL("r.{0} = w.{0}").format(sql.Identifier(k)) for k in self.key]
+        if self.within_m is not None:
+            conditions.append(
+                sql.SQL("ST_DWithin(r.{0}::geography, w.{0}::geography, {1})").format(
+                    sql.Identifier(self.geometry), sql.Literal(self.within_m)
+                )
+            )
+        return sql.SQL(" AND ").join(conditions) if conditions else None
+
+    @property
+    def diff_key(self) -> tuple[str, ...]:
+        """What identifies a row between two versions (with its producer): the key, else the source row.
+
+        Matching by distance leaves no stable key, and a key may be absent: the source row then.
+        """
+        return self.key if self.key and self.within_m is None else ("source_row",)
+
+    @property
+    def gate_key(self) -> list[str] | None:
+        """The key the gate checks unique across the territory (None: the schema's own keys)."""
+        return list(self.key) if self.key and self.within_m is None else None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The consolidated territory waiting for the gate, ``<schema_name>.<table>``."""
+
+    dataset: str
+    schema_name: str
+    table: str
+    rows: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What ``publish_candidate``/``approve`` did: ``published``, ``approved``, ``held`` or ``unchanged``.
+
+    ``diff``: per producer, ``{producer, current, candidate, added, removed, changed}``.
+    """
+
+    dataset: str
+    version: int
+    status: str
+    rows: int
+    diff: list[dict[str, Any]]
+    published_at: datetime | None
+    held_for: list[str] = dc_field(default_factory=list)
+
+
+def _changes(diff: list[dict[str, Any]]) -> bool:
+    return any(d["added"] or d["removed"] or d["changed"] for d in diff)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -337,6 +466,28 @@ class Warehouse(dg.ConfigurableResource):
             )
             conn.execute("CREATE INDEX IF NOT EXISTS batches_sha256 ON meta.batches (sha256)")
             conn.execute("COMMENT ON TABLE meta.batches IS 'Un lot par fichier reçu : chargé ou refusé.'")
+            conn.execute(
+                """
+                CREATE TABLE IF NOT EXISTS meta.publications (
+                    dataset text NOT NULL,
+                    version integer NOT NULL CHECK (version > 0),
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    published_at timestamptz,
+                    rows integer NOT NULL CHECK (rows >= 0),
+                    status text NOT NULL
+                        CHECK (status IN ('published', 'held', 'approved', 'superseded')),
+                    diff jsonb NOT NULL,
+                    PRIMARY KEY (dataset, version),
+                    CHECK ((status IN ('published', 'approved')) = (published_at IS NOT NULL))
+                )
+                """
+            )
+            conn.execute(
+                "COMMENT ON TABLE meta.publications IS 'Une ligne par version de chaque jeu publié : "
+                "publiée, retenue (held) en attente d''approbation, approuvée, "
+                "ou remplacée avant approbation. "
+                "diff : lignes ajoutées, retirées et modifiées par producteur.'"
+            )
             analyst = sql.Identifier(ANALYST_ROLE)
             conn.execute(sql.SQL("GRANT USAGE ON SCHEMA published TO {}").format(analyst))
             conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA published TO {}").format(analyst))
@@ -365,8 +516,11 @@ class Warehouse(dg.ConfigurableResource):
             for schema_name in ("harmonised", "published"):
                 self._ensure_typed_table(conn, schema_name, table, schema)
             self._ensure_quarantine_table(conn, table, schema)
+            self._ensure_history_tables(conn, table, schema)
 
-    def _ensure_typed_table(self, conn: psycopg.Connection, schema_name: str, table: str, schema) -> None:
+    def _ensure_typed_table(
+        self, conn: psycopg.Connection, schema_name: str, table: str, schema, what: str | None = None
+    ) -> None:
         target = sql.Identifier(schema_name, table)
         columns = [
             sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(column_type(f))) for f in schema.fields
@@ -395,7 +549,12 @@ class Warehouse(dg.ConfigurableResource):
                         sql.Identifier(f"{table}_{f.name}_gist"[:63]), target, sql.Identifier(f.name)
                     )
                 )
-        what = {"harmonised": "données harmonisées par producteur", "published": "données publiées"}
+        what = (
+            what
+            or {"harmonised": "données harmonisées par producteur", "published": "données publiées"}[
+                schema_name
+            ]
+        )
         conn.execute(
             sql.SQL("COMMENT ON TABLE {} IS {}").format(
                 target,
@@ -403,7 +562,7 @@ class Warehouse(dg.ConfigurableResource):
                     _comment(
                         schema.title,
                         schema.description,
-                        f"({what[schema_name]}, schéma {schema.name} {schema.version})",
+                        f"({what}, schéma {schema.name} {schema.version})",
                     )
                 ),
             )
@@ -450,6 +609,89 @@ class Warehouse(dg.ConfigurableResource):
                 sql.Literal("Règles enfreintes : liste de {field, rule, value, message}"),
             )
         )
+
+    def _ensure_history_tables(self, conn: psycopg.Connection, table: str, schema) -> None:
+        history = derived_name(table, "_history")
+        self._ensure_typed_table(conn, "published", history, schema, what="historique des versions publiées")
+        target = sql.Identifier("published", history)
+        extra = {
+            "version_from": ("integer", "Première version publiée contenant cette ligne (meta.publications)"),
+            "version_to": ("integer", "Première version qui ne la contient plus ; vide : version courante"),
+            "valid_from": ("timestamptz", "Date de publication de version_from"),
+            "valid_to": ("timestamptz", "Date de publication de version_to ; vide : toujours publiée"),
+            "row_hash": ("text", "Empreinte md5 de la ligne (champs et lignage) qui l'identifie"),
+        }
+        for column, (kind, text) in extra.items():
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    target, sql.Identifier(column), sql.SQL(kind)
+                )
+            )
+            conn.execute(
+                sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                    sql.Identifier("published", history, column), sql.Literal(text)
+                )
+            )
+        conn.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (row_hash) WHERE version_to IS NULL").format(
+                sql.Identifier(derived_name(table, "_history_open")), target
+            )
+        )
+        conn.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (valid_from, valid_to)").format(
+                sql.Identifier(derived_name(table, "_history_valid")), target
+            )
+        )
+        conn.execute(
+            sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                target,
+                sql.Literal(
+                    _comment(
+                        schema.title,
+                        f"(historique des versions publiées, schéma {schema.name} {schema.version}). "
+                        "Le territoire tel qu'il était publié à une date T : SELECT * FROM "
+                        f"published.{history} WHERE valid_from <= T AND (valid_to IS NULL OR valid_to > T); "
+                        "à la version V : WHERE version_from <= V AND (version_to IS NULL OR version_to > V)",
+                    )
+                ),
+            )
+        )
+        duplicates = derived_name(table, "_duplicates")
+        target = sql.Identifier("published", duplicates)
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (version integer NOT NULL, "
+                "winner_producer text NOT NULL, winner_batch_id text NOT NULL, winner_source_row integer, "
+                "loser_producer text NOT NULL, loser_batch_id text NOT NULL, loser_source_row integer, "
+                "rule text NOT NULL, reason text NOT NULL)"
+            ).format(target)
+        )
+        conn.execute(
+            sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                target,
+                sql.Literal(
+                    f"Doublons entre producteurs résolus à chaque version de published.{table} : "
+                    "la ligne gardée (winner), la ligne écartée (loser), la règle et la raison"
+                ),
+            )
+        )
+        texts = {
+            "version": "Version publiée (meta.publications) où le doublon a été résolu",
+            "winner_producer": "Producteur de la ligne publiée",
+            "winner_batch_id": "Lot de la ligne publiée (meta.batches.batch_id)",
+            "winner_source_row": "Ligne du fichier d'origine de la ligne publiée",
+            "loser_producer": "Producteur de la ligne écartée",
+            "loser_batch_id": "Lot de la ligne écartée",
+            "loser_source_row": "Ligne du fichier d'origine de la ligne écartée",
+            "rule": "Règle de rapprochement déclarée au registre (clé, distance, préférence)",
+            "reason": "Pourquoi cette ligne a gagné : producteur préféré ou lot le plus récent",
+        }
+        for column, text in texts.items():
+            conn.execute(
+                sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                    sql.Identifier("published", duplicates, column), sql.Literal(text)
+                )
+            )
 
     @staticmethod
     def _comment_lineage(conn: psycopg.Connection, schema_name: str, table: str) -> None:
@@ -607,26 +849,369 @@ class Warehouse(dg.ConfigurableResource):
                 return pd.DataFrame(cur.fetchall(), columns=names)
 
     # -- publication ---------------------------------------------------------------------------------
+    #
+    # A publication is two steps, so the gate (quality/gate.py) can check the candidate where it lives:
+    # ``build_candidate`` consolidates the producers' harmonised rows into ``meta.candidate_<dataset>``
+    # (and the duplicates it resolved into ``meta.candidate_<dataset>_duplicates``); then
+    # ``publish_candidate`` diffs it against the current version and publishes it as a new version,
+    # holds it for approval, or does nothing when it is the current version again.
 
-    def publish(self, dataset: str, schema: TableSchema) -> int:
-        """Rebuild ``published.<dataset>`` from every producer's harmonised rows; return its row count.
+    def build_candidate(self, dataset: str, schema: TableSchema, consolidation: Consolidation) -> Candidate:
+        """Consolidate every producer's rows into ``meta.candidate_<dataset>``, in one transaction.
 
-        DELETE + INSERT in one transaction rather than TRUNCATE, so analysts keep reading the previous
-        version (MVCC) instead of waiting on an exclusive lock while it is rebuilt.
+        A row is dropped when a row of *another* producer matches it (same key fields, and within
+        ``within_m`` metres on the geography when given) and ranks better (preferred producer, else
+        the most recent batch, else producer id order). Rows of one producer never dedup each other:
+        duplicates inside a partition are the producer's to fix, and the gate reports them.
         """
         table = table_name(dataset)
-        columns = sql.SQL(", ").join(sql.Identifier(c) for c in [*schema.field_names, *LINEAGE])
+        candidate = derived_name(table, "", prefix="candidate_")
+        lost = derived_name(table, "_duplicates", prefix="candidate_")
+        fields = [*schema.field_names, *LINEAGE]
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in fields)
         with self.transaction() as conn:
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('territoire/publish'), hashtext(%s))", (table,)
             )
-            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier("published", table)))
-            cur = conn.execute(
-                sql.SQL("INSERT INTO {0} ({1}) SELECT {1} FROM {2} ORDER BY producer, source_row").format(
-                    sql.Identifier("published", table), columns, sql.Identifier("harmonised", table)
+            conn.execute(
+                sql.SQL("DROP TABLE IF EXISTS {}, {}").format(
+                    sql.Identifier("meta", candidate), sql.Identifier("meta", lost)
                 )
             )
-            return cur.rowcount
+            prefer = list(consolidation.prefer)
+            conn.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE ranked ON COMMIT DROP AS SELECT {cols}, "
+                    "row_number() OVER () AS __id, "
+                    "coalesce(array_position(%(prefer)s::text[], h.producer), %(unranked)s) AS __rank, "
+                    "coalesce(b.received_at, '-infinity') AS __received "
+                    "FROM {source} h LEFT JOIN meta.batches b ON b.batch_id = h.batch_id"
+                ).format(
+                    cols=sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(c)) for c in fields),
+                    source=sql.Identifier("harmonised", table),
+                ),
+                {"prefer": prefer, "unranked": len(prefer) + 1},
+            )
+            match = consolidation.match_sql()
+            conn.execute(
+                "CREATE TEMP TABLE lost (loser_id bigint PRIMARY KEY, winner_id bigint) ON COMMIT DROP"
+            )
+            if match is not None:
+                if consolidation.within_m is not None:
+                    geometry = sql.Identifier(consolidation.geometry)
+                    conn.execute(
+                        sql.SQL("CREATE INDEX ON ranked USING gist (({}::geography))").format(geometry)
+                    )
+                conn.execute("ANALYZE ranked")
+                # The best matching row of another producer that ranks better wins; rows are compared
+                # once per pair, so a chain A~B~C with A best drops B and C, each to its best match.
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO lost SELECT DISTINCT ON (r.__id) r.__id, w.__id "
+                        "FROM ranked r JOIN ranked w ON w.producer <> r.producer AND {match} "
+                        "AND (w.__rank < r.__rank OR (w.__rank = r.__rank AND (w.__received > r.__received "
+                        "OR (w.__received = r.__received AND w.producer < r.producer)))) "
+                        "ORDER BY r.__id, w.__rank, w.__received DESC, w.producer, w.source_row"
+                    ).format(match=match)
+                )
+            rows = conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {target} AS SELECT {cols} FROM ranked r "
+                    "WHERE NOT EXISTS (SELECT 1 FROM lost WHERE loser_id = r.__id) "
+                    "ORDER BY producer, source_row"
+                ).format(target=sql.Identifier("meta", candidate), cols=columns)
+            ).rowcount
+            duplicates = conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {target} AS SELECT "
+                    "w.producer AS winner_producer, w.batch_id AS winner_batch_id, "
+                    "w.source_row AS winner_source_row, r.producer AS loser_producer, "
+                    "r.batch_id AS loser_batch_id, r.source_row AS loser_source_row, "
+                    "%(rule)s::text AS rule, CASE WHEN w.__rank < r.__rank "
+                    "THEN 'producteur préféré : ' || w.producer "
+                    "WHEN w.__received > r.__received THEN 'lot le plus récent : ' || w.batch_id "
+                    "ELSE 'même rang : ordre des identifiants de producteur' END AS reason "
+                    "FROM lost JOIN ranked r ON r.__id = lost.loser_id "
+                    "JOIN ranked w ON w.__id = lost.winner_id "
+                    "ORDER BY r.producer, r.source_row"
+                ).format(target=sql.Identifier("meta", lost)),
+                {"rule": consolidation.rule},
+            ).rowcount
+        return Candidate(dataset=table, schema_name="meta", table=candidate, rows=rows, duplicates=duplicates)
+
+    def publish_candidate(
+        self,
+        dataset: str,
+        schema: TableSchema,
+        consolidation: Consolidation,
+        *,
+        max_removed_share: float = 0.5,
+    ) -> Publication:
+        """Publish ``meta.candidate_<dataset>`` as a new version, hold it, or do nothing; one transaction.
+
+        The diff against the current version counts rows added, removed and changed per producer;
+        rows are matched on producer + ``consolidation.diff_key`` (the consolidation key when rows are
+        matched by key alone, else the source row). No change: no new version. A producer losing more
+        than ``max_removed_share`` of its current rows: the version is *held* (the current one stays
+        published) until ``approve``.
+        """
+        table = table_name(dataset)
+        candidate = sql.Identifier("meta", derived_name(table, "", prefix="candidate_"))
+        lost = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="candidate_"))
+        held = sql.Identifier("meta", derived_name(table, "", prefix="held_"))
+        held_lost = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="held_"))
+        with self.transaction() as conn:
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('territoire/publish'), hashtext(%s))", (table,)
+            )
+            current = self._current_version(conn, table)
+            rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(candidate)).fetchone()[0]
+            diff = self._diff(conn, schema, candidate, sql.Identifier("published", table), consolidation)
+            if current is not None and not _changes(diff):
+                return Publication(table, current[0], "unchanged", rows, diff, current[1])
+            pending = conn.execute(
+                "SELECT version FROM meta.publications WHERE dataset = %s AND status = 'held'", (table,)
+            ).fetchone()
+            if pending is not None:
+                again = self._diff(conn, schema, candidate, held, consolidation)
+                if not _changes(again):
+                    return Publication(table, pending[0], "held", rows, diff, None)
+                conn.execute(
+                    "UPDATE meta.publications SET status = 'superseded' "
+                    "WHERE dataset = %s AND status = 'held'",
+                    (table,),
+                )
+            version = self._next_version(conn, table)
+            losing = [
+                d["producer"]
+                for d in diff
+                if d["current"] and d["removed"] / d["current"] > max_removed_share
+            ]
+            if current is not None and losing:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}").format(held, held_lost))
+                conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {}").format(held, candidate))
+                conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {}").format(held_lost, lost))
+                conn.execute(
+                    "INSERT INTO meta.publications (dataset, version, rows, status, diff) "
+                    "VALUES (%s, %s, %s, 'held', %s)",
+                    (table, version, rows, json.dumps({"producers": diff, "held_for": losing})),
+                )
+                return Publication(table, version, "held", rows, diff, None, held_for=losing)
+            published_at = self._apply_version(conn, schema, table, candidate, lost, version)
+            conn.execute(
+                "INSERT INTO meta.publications (dataset, version, published_at, rows, status, diff) "
+                "VALUES (%s, %s, %s, %s, 'published', %s)",
+                (table, version, published_at, rows, json.dumps({"producers": diff})),
+            )
+        return Publication(table, version, "published", rows, diff, published_at)
+
+    def approve(self, dataset: str, version: int) -> Publication:
+        """Publish the held ``version`` of ``dataset`` (a data-team decision), in one transaction."""
+        table = table_name(dataset)
+        held = sql.Identifier("meta", derived_name(table, "", prefix="held_"))
+        held_lost = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="held_"))
+        with self.transaction() as conn:
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('territoire/publish'), hashtext(%s))", (table,)
+            )
+            row = conn.execute(
+                "SELECT status, rows, diff FROM meta.publications WHERE dataset = %s AND version = %s",
+                (table, version),
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"Aucune version {version} du jeu {dataset}.")
+            if row[0] != "held":
+                raise ValueError(
+                    f"La version {version} du jeu {dataset} n'est pas en attente d'approbation "
+                    f"(statut : {row[0]})."
+                )
+            schema_fields = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'meta' "
+                    "AND table_name = %s ORDER BY ordinal_position",
+                    (derived_name(table, "", prefix="held_"),),
+                ).fetchall()
+            ]
+            published_at = self._apply_version(conn, schema_fields, table, held, held_lost, version)
+            conn.execute(
+                "UPDATE meta.publications SET status = 'approved', published_at = %s "
+                "WHERE dataset = %s AND version = %s",
+                (published_at, table, version),
+            )
+            conn.execute(sql.SQL("DROP TABLE {}, {}").format(held, held_lost))
+        diff = row[2].get("producers", [])
+        return Publication(table, version, "approved", row[1], diff, published_at)
+
+    def publish(
+        self,
+        dataset: str,
+        schema: TableSchema,
+        consolidation: Consolidation | None = None,
+        *,
+        max_removed_share: float = 0.5,
+    ) -> int:
+        """Consolidate and publish without the gate (scripts, tests); the published row count after it."""
+        consolidation = consolidation or Consolidation.from_registry({}, schema)
+        self.build_candidate(dataset, schema, consolidation)
+        self.publish_candidate(dataset, schema, consolidation, max_removed_share=max_removed_share)
+        with self.transaction() as conn:
+            return conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("published", table_name(dataset)))
+            ).fetchone()[0]
+
+    @staticmethod
+    def _current_version(conn: psycopg.Connection, table: str) -> tuple[int, datetime] | None:
+        row = conn.execute(
+            "SELECT version, published_at FROM meta.publications WHERE dataset = %s "
+            "AND status IN ('published', 'approved') ORDER BY version DESC LIMIT 1",
+            (table,),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    @staticmethod
+    def _next_version(conn: psycopg.Connection, table: str) -> int:
+        return conn.execute(
+            "SELECT coalesce(max(version), 0) + 1 FROM meta.publications WHERE dataset = %s", (table,)
+        ).fetchone()[0]
+
+    @staticmethod
+    def _diff(
+        conn: psycopg.Connection,
+        schema: TableSchema,
+        candidate: sql.Identifier,
+        current: sql.Identifier,
+        consolidation: Consolidation,
+    ) -> list[dict[str, Any]]:
+        """Per producer: rows in each table, rows added, removed and changed (see publish_candidate)."""
+        fields = [*schema.field_names, *LINEAGE]
+        key = sql.SQL(", ").join(sql.Identifier(c) for c in consolidation.diff_key)
+        everything = sql.SQL(", ").join(sql.Identifier(c) for c in fields)
+        side = sql.SQL("SELECT producer, md5(ROW({key})::text) AS k, md5(ROW({all})::text) AS h FROM {t}")
+        rows = conn.execute(
+            sql.SQL(
+                "WITH c AS ({c}), p AS ({p}) "
+                "SELECT coalesce(c.producer, p.producer) AS producer, "
+                "count(p.producer) AS current, count(c.producer) AS candidate, "
+                "count(*) FILTER (WHERE p.producer IS NULL) AS added, "
+                "count(*) FILTER (WHERE c.producer IS NULL) AS removed, "
+                "count(*) FILTER (WHERE c.h <> p.h) AS changed "
+                "FROM c FULL JOIN p ON c.producer = p.producer AND c.k = p.k "
+                "GROUP BY 1 ORDER BY 1"
+            ).format(
+                c=side.format(key=key, all=everything, t=candidate),
+                p=side.format(key=key, all=everything, t=current),
+            )
+        ).fetchall()
+        names = ("producer", "current", "candidate", "added", "removed", "changed")
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    @staticmethod
+    def _apply_version(
+        conn: psycopg.Connection,
+        schema: TableSchema | list[str],
+        table: str,
+        source: sql.Identifier,
+        duplicates: sql.Identifier,
+        version: int,
+    ) -> datetime:
+        """Make ``source`` the published table and record it in the history as ``version``.
+
+        The history is kept as row intervals (SCD type 2): a row identical in both versions (fields
+        and lineage, by md5) keeps its interval; the others are closed or opened at this version.
+        """
+        names = schema if isinstance(schema, list) else [*schema.field_names, *LINEAGE]
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in names)
+        history = sql.Identifier("published", derived_name(table, "_history"))
+        published_at = conn.execute("SELECT now()").fetchone()[0]
+        conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier("published", table)))
+        conn.execute(
+            sql.SQL("INSERT INTO {} ({cols}) SELECT {cols} FROM {} ORDER BY producer, source_row").format(
+                sql.Identifier("published", table), source, cols=columns
+            )
+        )
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE hashed ON COMMIT DROP AS "
+                "SELECT {cols}, md5(ROW({cols})::text) AS row_hash FROM {}"
+            ).format(source, cols=columns)
+        )
+        conn.execute("CREATE INDEX ON hashed (row_hash)")
+        conn.execute(
+            sql.SQL(
+                "UPDATE {h} SET version_to = %(v)s, valid_to = %(t)s WHERE version_to IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM hashed WHERE hashed.row_hash = {h}.row_hash)"
+            ).format(h=history),
+            {"v": version, "t": published_at},
+        )
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {h} ({cols}, row_hash, version_from, valid_from) "
+                "SELECT {cols}, row_hash, %(v)s, %(t)s FROM hashed s WHERE NOT EXISTS "
+                "(SELECT 1 FROM {h} o WHERE o.version_to IS NULL AND o.row_hash = s.row_hash)"
+            ).format(h=history, cols=columns),
+            {"v": version, "t": published_at},
+        )
+        conn.execute(
+            sql.SQL("INSERT INTO {} SELECT %s, * FROM {}").format(
+                sql.Identifier("published", derived_name(table, "_duplicates")), duplicates
+            ),
+            (version,),
+        )
+        return published_at
+
+    def publications(self, dataset: str) -> pd.DataFrame:
+        """``meta.publications`` of ``dataset``, oldest version first."""
+        return self._query(
+            "SELECT * FROM meta.publications WHERE dataset = %(d)s ORDER BY version",
+            {"d": table_name(dataset)},
+        )
+
+    def current_rows(self, dataset: str) -> int | None:
+        """Rows of the current published version, or None before the first publication."""
+        table = table_name(dataset)
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT rows FROM meta.publications WHERE dataset = %s "
+                "AND status IN ('published', 'approved') ORDER BY version DESC LIMIT 1",
+                (table,),
+            ).fetchone()
+        return row[0] if row else None
+
+    def read_as_of(self, dataset: str, when: datetime) -> pd.DataFrame:
+        """The territory as published at ``when`` (the history's interval query, see its COMMENT)."""
+        table = table_name(dataset)
+        return self._query(
+            sql.SQL(
+                "SELECT * FROM {} WHERE valid_from <= %(t)s AND (valid_to IS NULL OR valid_to > %(t)s) "
+                "ORDER BY producer, source_row"
+            ).format(sql.Identifier("published", derived_name(table, "_history"))),
+            {"t": when},
+        )
+
+    def published_catalog(self) -> list[dict[str, Any]]:
+        """Every table of ``published`` with its COMMENT and its columns (name, type, COMMENT)."""
+        rows = self._query(
+            "SELECT c.relname AS table_name, obj_description(c.oid, 'pg_class') AS table_comment, "
+            "a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type, "
+            "col_description(c.oid, a.attnum) AS column_comment "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "WHERE n.nspname = 'published' AND c.relkind IN ('r', 'p', 'v') ORDER BY c.relname, a.attnum"
+        )
+        tables: list[dict[str, Any]] = []
+        for name, group in rows.groupby("table_name", sort=True):
+            tables.append(
+                {
+                    "name": f"published.{name}",
+                    "comment": group["table_comment"].iloc[0],
+                    "columns": [
+                        {"name": r.column_name, "type": r.column_type, "comment": r.column_comment}
+                        for r in group.itertuples()
+                    ],
+                }
+            )
+        return tables
 
     def read_table(self, schema_name: str, dataset: str) -> pd.DataFrame:
         """A whole table, ordered by producer and source row; geometries as EWKT, numbers as float."""
