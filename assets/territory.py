@@ -49,6 +49,10 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         automation_condition=dg.AutomationCondition.eager(),
     )
     def territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.publishing(dataset.table):
+            return _publish_territory(context, warehouse)
+
+    def _publish_territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         warehouse.ensure_dataset(dataset.table, schema)
         candidate = warehouse.build_candidate(dataset.table, schema, consolidation)
         current = warehouse.current_rows(dataset.table)

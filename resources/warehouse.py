@@ -390,6 +390,27 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             raw.close()
 
+    @contextmanager
+    def publishing(self, dataset: str) -> Iterator[None]:
+        """Serialise whole territory runs of one dataset (candidate, gate, publication).
+
+        Each step is its own transaction; a session-level advisory lock held across them keeps two
+        runs from interleaving a candidate of one with the publication of the other.
+        """
+        with self.transaction() as conn:
+            conn.execute(
+                "SELECT pg_advisory_lock(hashtext('territoire/territory-run'), hashtext(%s))",
+                (table_name(dataset),),
+            )
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(
+                    "SELECT pg_advisory_unlock(hashtext('territoire/territory-run'), hashtext(%s))",
+                    (table_name(dataset),),
+                )
+
     def _scrub(self, text: str) -> str:
         password = sa.make_url(self.resolved_url()).password
         return text.replace(str(password), "***") if password else text
