@@ -13,14 +13,17 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from assets.dataset_schema import dataset_schema
+from assets.gtfs import read_gtfs_stops
 from assets.ingest import Ingested, ingest_file
 from assets.keys import asset_key, partitions_for
 from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry
+from pipelines.schedules import harvest_pool
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
 from quality.reports.scoreboard import ALLOWED_AGE
-from quality.schema import TableSchema, load_schema
+from quality.schema import TableSchema
 from resources.harvest.resource import Harvester
 from resources.store import ArchivedFile, Store, sha256_file
 from resources.warehouse import BatchRecord, Warehouse
@@ -43,6 +46,8 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
     @dg.asset(
         key=harvested_key,
         partitions_def=partitions,
+        # Harvests of one host share a pool, so a producer's server never sees more than the pool's limit.
+        pool=harvest_pool(dataset),
         group_name=dataset.table,
         description=f"Files received for « {dataset.title} », archived unchanged under their sha256.",
         kinds={"python", "file"},
@@ -90,7 +95,7 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
     )
     def harmonised(context: dg.AssetExecutionContext, store: Store, warehouse: Warehouse):
         producer = context.partition_key
-        schema = load_schema(dataset.schema_ref)
+        schema = dataset_schema(dataset)
         warehouse.ensure_dataset(dataset.table, schema)
         reports = []
         for archived in pending_files(store, warehouse, dataset, producer):
@@ -177,6 +182,7 @@ def load_batch(
         mapping=source.columns if source else None,
         sheet=source.sheet if source else None,
         privacy=PrivacyRules.from_config(dataset.privacy),
+        reader=read_gtfs_stops if source and source.kind == "gtfs" else None,
     )
     report = result.report
     record = BatchRecord(

@@ -122,7 +122,7 @@ def to_wgs84(
     return x, y, counts
 
 
-def _format(values: np.ndarray) -> np.ndarray:
+def format_degrees(values: np.ndarray) -> np.ndarray:
     # 7 decimals is about 1 cm; plain decimal notation (no exponent) for every WKT reader.
     text = pd.Series(np.char.mod("%.7f", np.round(values, 7)))
     return text.str.replace(r"\.?0+$", "", regex=True).to_numpy()
@@ -130,7 +130,13 @@ def _format(values: np.ndarray) -> np.ndarray:
 
 def ewkt(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """``SRID=4326;POINT(lon lat)`` for each pair."""
-    return "SRID=4326;POINT(" + _format(lon).astype(object) + " " + _format(lat).astype(object) + ")"
+    return (
+        "SRID=4326;POINT("
+        + format_degrees(lon).astype(object)
+        + " "
+        + format_degrees(lat).astype(object)
+        + ")"
+    )
 
 
 def _points(cells: pd.Series, x: np.ndarray, y: np.ndarray, srid: np.ndarray | None) -> Points:

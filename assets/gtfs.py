@@ -15,11 +15,12 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
+from assets.read import MAX_IN_MEMORY_BYTES, RefusedFile, StagedTable
 from assets.safety import UnsafeFile, inspect_zip
 
 REQUIRED_FILES = ("stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
@@ -31,14 +32,22 @@ REQUIRED_COLUMNS = {
 }
 ERROR_COLUMNS = ["file", "row", "field", "rule", "value", "message"]
 FIRST_DATA_LINE = 2
+# location_type 0/empty (stop or platform) and 1 (station) are places a traveller looks for; 2-4
+# (entrances, generic nodes, boarding areas) are not published as stops.
+PUBLISHED_LOCATION_TYPES = ("", "0", "1")
+# Consistency errors listed one by one in a batch report; beyond, a count (a broken export can have
+# thousands, and the first ones are enough to find the cause).
+MAX_LISTED_ERRORS = 20
 
 
 class GtfsError(Exception):
-    """A feed that cannot be read; ``reason`` is a short code, the message a French sentence."""
+    """A feed that cannot be read; ``reason`` is a short code, the message a French sentence naming the
+    feed, ``detail`` the same sentence without the name (for a caller that names the file itself)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, name: str, detail: str) -> None:
+        super().__init__(f"flux GTFS « {name} » : {detail}")
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -88,20 +97,17 @@ def read_gtfs(data: bytes, name: str = "gtfs.zip") -> GtfsFeed:
     try:
         entries = inspect_zip(io.BytesIO(data))  # type: ignore[arg-type]  # zipfile takes any binary file
     except UnsafeFile as exc:
-        raise GtfsError(exc.reason, f"flux GTFS « {name} » refusé : {exc}") from None
+        raise GtfsError(exc.reason, name, f"refusé : {exc}") from None
     members: dict[str, zipfile.ZipInfo] = {}
     for info in entries:
         base = PurePosixPath(info.filename.replace("\\", "/")).name
         if base in REQUIRED_FILES and not info.is_dir():
             if base in members:
-                raise GtfsError("ambiguous", f"flux GTFS « {name} » : le fichier {base} y figure deux fois")
+                raise GtfsError("ambiguous", name, f"le fichier {base} y figure deux fois")
             members[base] = info
     missing = [f for f in REQUIRED_FILES if f not in members]
     if missing:
-        raise GtfsError(
-            "missing-file",
-            f"flux GTFS « {name} » : fichier(s) obligatoire(s) absent(s) : {', '.join(missing)}",
-        )
+        raise GtfsError("missing-file", name, f"fichier(s) obligatoire(s) absent(s) : {', '.join(missing)}")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         tables = {file: _read_table(archive, members[file], name) for file in REQUIRED_FILES}
     stops = tables["stops.txt"]
@@ -113,6 +119,63 @@ def read_gtfs(data: bytes, name: str = "gtfs.zip") -> GtfsFeed:
     )
 
 
+def read_gtfs_stops(path: Path) -> StagedTable:
+    """The stops of the GTFS zip at ``path`` as a staged frame, the ingest ``reader`` for gtfs sources.
+
+    Cells are text and the index is the row number in ``stops.txt``. ``position`` is the
+    ``stop_lon, stop_lat`` geopoint (the coordinate columns are folded into it) and ``routes`` the
+    lines serving the stop. A feed that cannot be read raises :class:`RefusedFile`; broken references
+    between its files are warnings naming file and row, since the stops themselves are still usable.
+    """
+    size = path.stat().st_size
+    if size > MAX_IN_MEMORY_BYTES:
+        raise RefusedFile(path, "too-large", f"le flux GTFS fait {size} octets, au-delà de la limite")
+    try:
+        feed = read_gtfs(path.read_bytes(), path.name)
+    except GtfsError as exc:
+        raise RefusedFile(path, exc.reason, f"flux GTFS {exc.detail}") from None
+    stops = feed.stops
+    warnings: list[str] = []
+    if "location_type" in stops:
+        kept = stops["location_type"].isin(PUBLISHED_LOCATION_TYPES)
+        if not kept.all():
+            left = stops.index[~kept]
+            warnings.append(
+                f"stops.txt : {len(left)} emplacement(s) qui ne sont ni des arrêts ni des stations "
+                f"(location_type 2 à 4 : entrées, nœuds, zones d'embarquement) ne sont pas publiés "
+                f"(lignes {_listed(left)})."
+            )
+        stops = stops[kept]
+    lon, lat = stops["lon"], stops["lat"]
+    position = (lon + ", " + lat).where((lon != "") | (lat != ""), "")
+    frame = stops.drop(columns=["lat", "lon", "stop_lat", "stop_lon"], errors="ignore")
+    frame.insert(frame.columns.get_loc("stop_name") + 1, "position", position.astype(object))
+
+    errors = feed.consistency_errors()
+    if not errors.empty:
+        warnings.append(
+            f"Le flux GTFS contient {len(errors)} référence(s) incohérente(s) entre ses fichiers : "
+            "les arrêts sont publiés, mais l'opérateur doit corriger son export."
+        )
+        warnings.extend(errors["message"].head(MAX_LISTED_ERRORS))
+        if len(errors) > MAX_LISTED_ERRORS:
+            warnings.append(f"… et {len(errors) - MAX_LISTED_ERRORS} autre(s) incohérence(s) du même genre.")
+    return StagedTable(
+        frame=frame,
+        format="gtfs",
+        encoding="utf-8",
+        delimiter=",",
+        header_line=1,
+        sheet="stops.txt",
+        warnings=warnings,
+    )
+
+
+def _listed(rows: pd.Index, shown: int = 10) -> str:
+    listed = ", ".join(str(r) for r in rows[:shown])
+    return listed + (" …" if len(rows) > shown else "")
+
+
 def _read_table(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> pd.DataFrame:
     file = PurePosixPath(info.filename).name
     try:
@@ -121,15 +184,13 @@ def _read_table(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> p
                 handle, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=True
             )
     except (UnicodeDecodeError, pd.errors.ParserError, zipfile.BadZipFile) as exc:
-        raise GtfsError("unreadable", f"flux GTFS « {name} » : {file} est illisible ({exc})") from None
+        raise GtfsError("unreadable", name, f"{file} est illisible ({exc})") from None
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame(columns=list(REQUIRED_COLUMNS[file]), dtype=object)
     frame.columns = [str(c).strip() for c in frame.columns]
     absent = [c for c in REQUIRED_COLUMNS[file] if c not in frame.columns]
     if absent:
-        raise GtfsError(
-            "missing-column", f"flux GTFS « {name} » : colonne(s) {', '.join(absent)} absente(s) de {file}"
-        )
+        raise GtfsError("missing-column", name, f"colonne(s) {', '.join(absent)} absente(s) de {file}")
     # Object dtype of str, like a staged frame, whatever pandas' default string dtype is.
     frame = frame.astype(object).apply(lambda column: column.str.strip())
     frame.index = pd.RangeIndex(FIRST_DATA_LINE, FIRST_DATA_LINE + len(frame))

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from assets.geometry import outside_territory, points_to_ewkt
+from assets.geometry import Points, format_degrees, outside_territory, points_from_xy, points_to_ewkt
 from assets.normalise import normalise_column
 
 CROSSWALK_DIR = Path(__file__).resolve().parents[1] / "quality" / "crosswalks"
@@ -312,21 +312,55 @@ def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None =
         series, changed = normalise_column(series, fld, digits.get(fld.name))
         if fld.type == "geopoint":
             points = points_to_ewkt(series)
-            series = points.ewkt
-            changed.update(points.counts)
+            # The cell keeps the field's own lexical form (the validator reads ``[lon, lat]`` for an
+            # array geopoint and types it to EWKT), with the coordinates fixed.
+            fixed = series.where(~points.parsed, _geopoint_text(points.lon, points.lat, fld.format))
+            changed.update({k: v for k, v in points.counts.items() if k != "geometry"})
+            changed["geometry"] = int((fixed != series).sum())
+            series = fixed
             errors.append(_outside_france_errors(points.outside_france, data[fld.name], fld.name))
-            inside = points.parsed & ~points.outside_france
-            rows = outside_territory(points.lon[inside], points.lat[inside])
+            rows = _outside_territory(points)
             if rows:
                 territory[fld.name] = rows
-                shown = ", ".join(str(r) for r in rows[:20]) + (" …" if len(rows) > 20 else "")
-                warnings.append(
-                    f"{len(rows)} point(s) de la colonne « {fld.name} » hors du territoire de "
-                    f"Tours Métropole Val de Loire (lignes {shown}) : à vérifier."
-                )
+                warnings.append(_territory_warning(rows, f"de la colonne « {fld.name} »"))
         for kind, n in changed.items():
             counts[kind] = counts.get(kind, 0) + n
         out[fld.name] = series.astype(object)
+
+    for name, (lon, lat) in getattr(schema, "point_fields", {}).items():
+        if lon not in data or lat not in data:
+            continue  # the structure check reports the missing column; no point without both
+        points = points_from_xy(out[lon], out[lat])
+        out[name] = (
+            out[lon]
+            .where(~points.parsed, _geopoint_text(points.lon, points.lat, None))
+            .where(points.parsed, "")
+        )
+        for kind, n in points.counts.items():
+            if kind != "geometry":  # building the point is not a change to the producer's cells
+                counts[kind] = counts.get(kind, 0) + n
+        # Reprojected or swapped pairs are rewritten in their own columns so lon/lat agree with the point.
+        given_lon = pd.to_numeric(out[lon].str.replace(",", ".", regex=False), errors="coerce")
+        given_lat = pd.to_numeric(out[lat].str.replace(",", ".", regex=False), errors="coerce")
+        moved = (
+            points.parsed
+            & ~points.outside_france
+            & ((given_lon - points.lon).abs() + (given_lat - points.lat).abs() > 1e-9)
+        )
+        if moved.any():
+            out[lon] = out[lon].where(
+                ~moved, pd.Series(format_degrees(points.lon[moved].to_numpy()), index=moved[moved].index)
+            )
+            out[lat] = out[lat].where(
+                ~moved, pd.Series(format_degrees(points.lat[moved].to_numpy()), index=moved[moved].index)
+            )
+            counts["coordinates"] = counts.get("coordinates", 0) + 2 * int(moved.sum())
+        pair = data[lon].astype(str) + ", " + data[lat].astype(str)
+        errors.append(_outside_france_errors(points.outside_france, pair, lon, columns=(lon, lat)))
+        rows = _outside_territory(points)
+        if rows:
+            territory[name] = rows
+            warnings.append(_territory_warning(rows, f"des colonnes « {lon} » / « {lat} »"))
 
     harmonised = pd.DataFrame(out, index=frame.index, columns=list(schema.field_names))
     kept_aside = match.unmatched
@@ -344,9 +378,41 @@ def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None =
     )
 
 
-def _outside_france_errors(outside: pd.Series, original: pd.Series, name: str) -> pd.DataFrame:
+def _geopoint_text(lon: pd.Series, lat: pd.Series, fmt: str | None) -> pd.Series:
+    """Coordinates written as a Table Schema geopoint of format ``fmt`` (default ``lon,lat``)."""
+    index = lon.index
+    known = lon.notna() & lat.notna()
+    x = pd.Series("", index=index, dtype=object)
+    y = pd.Series("", index=index, dtype=object)
+    if known.any():
+        x[known] = format_degrees(lon[known].to_numpy())
+        y[known] = format_degrees(lat[known].to_numpy())
+    if fmt == "array":
+        return "[" + x + ", " + y + "]"
+    if fmt == "object":
+        return '{"lon": ' + x + ', "lat": ' + y + "}"
+    return x + "," + y
+
+
+def _outside_territory(points: Points) -> list:
+    inside_france = points.parsed & ~points.outside_france
+    return outside_territory(points.lon[inside_france], points.lat[inside_france])
+
+
+def _territory_warning(rows: list, where: str) -> str:
+    shown = ", ".join(str(r) for r in rows[:20]) + (" …" if len(rows) > 20 else "")
+    return (
+        f"{len(rows)} point(s) {where} hors du territoire de Tours Métropole Val de Loire "
+        f"(lignes {shown}) : à vérifier."
+    )
+
+
+def _outside_france_errors(
+    outside: pd.Series, original: pd.Series, name: str, columns: tuple[str, str] | None = None
+) -> pd.DataFrame:
     rows = outside[outside].index
     values = original.loc[rows].astype(str)
+    where = f"colonnes « {columns[0]} » / « {columns[1]} »" if columns else f"colonne « {name} »"
     return pd.DataFrame(
         {
             "row": pd.Series(rows, dtype="int64"),
@@ -354,7 +420,7 @@ def _outside_france_errors(outside: pd.Series, original: pd.Series, name: str) -
             "rule": "outside-france",
             "value": values.to_numpy(),
             "message": [
-                f"Ligne {r}, colonne « {name} » : le point « {v} » n'est pas en France (ni en inversant "
+                f"Ligne {r}, {where} : le point « {v} » n'est pas en France (ni en inversant "
                 "longitude et latitude)."
                 for r, v in zip(rows, values, strict=True)
             ],

@@ -8,11 +8,11 @@ import math
 
 import dagster as dg
 
+from assets.dataset_schema import dataset_schema
 from assets.keys import asset_key
 from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
 from pipelines.registry import Dataset, Registry
 from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, run_gate
-from quality.schema import load_schema
 from resources.store import Store
 from resources.warehouse import Consolidation, Warehouse
 
@@ -23,7 +23,7 @@ _NO_CEILING = 2**31 - 1
 def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.AssetsDefinition]:
     harmonised_key = asset_key(dataset, "harmonised")
     territory_key = asset_key(dataset, "territory")
-    schema = load_schema(dataset.schema_ref)
+    schema = dataset_schema(dataset)
     consolidation = Consolidation.from_registry(dataset.consolidation, schema)
     # A geo dataset is one whose schema has a geometry field; lon/lat pairs (``dataset.geometry``) are
     # not in the warehouse tables yet, so they cannot be checked there.

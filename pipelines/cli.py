@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import webbrowser
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -84,6 +85,7 @@ def run(
     producer: Annotated[str | None, typer.Option(help="ne traiter que ce producteur")] = None,
 ) -> None:
     """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
+    from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
     from pipelines.runner import run_pending
 
     registry = _registry()
@@ -93,7 +95,11 @@ def run(
         _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
     _prepare_dagster_home()
     try:
-        outcome = run_pending(registry, _home(), dataset=dataset, producer=producer, console=console)
+        with ExitStack() as stack:
+            if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
+                # The demo territory's operators: their feeds are served on loopback while the run lasts.
+                stack.enter_context(start_demo_feeds(_home()))
+            outcome = run_pending(registry, _home(), dataset=dataset, producer=producer, console=console)
     except Exception as exc:  # the platform itself failed: say so, exit 3
         _fail(f"la plateforme a échoué : {exc}", code=3)
     _print_batches(outcome.batches)
@@ -165,12 +171,17 @@ def demo(
 ) -> None:
     """Écrit les dépôts du territoire de démonstration dans la boîte de réception."""
     from pipelines.demo import generate_demo
+    from pipelines.feeds import write_demo_feeds
 
     registry = _registry()
     inbox = _home() / "inbox"
     producers = [p.model_dump() for p in registry.producers]
     files = generate_demo(inbox, producers, seed=seed)
     console.print(f"{len(files)} fichiers de démonstration déposés dans {inbox}")
+    write_demo_feeds(_home() / "feeds", seed=seed)
+    console.print(
+        f"Flux des opérateurs de démonstration (GTFS, WFS, OpenDataSoft, SQL) : {_home() / 'feeds'}"
+    )
 
 
 @app.command()

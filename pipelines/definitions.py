@@ -7,6 +7,7 @@ import dagster as dg
 from assets.factory import build_dataset_assets
 from assets.keys import asset_key
 from pipelines.registry import Registry, load_registry
+from pipelines.schedules import build_schedules
 from pipelines.sensors import build_inbox_sensor, ingest_job_name
 from resources.harvest.resource import Harvester
 from resources.store import Store
@@ -41,6 +42,7 @@ def build_definitions(registry: Registry | None = None) -> dg.Definitions:
                 default_status=dg.DefaultSensorStatus.RUNNING,
             ),
         ],
+        schedules=build_schedules(registry),
         resources={"store": Store(), "warehouse": Warehouse(), "harvester": Harvester()},
     )
 

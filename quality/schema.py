@@ -8,6 +8,7 @@ official examples. Adding a schema is dropping a folder: nothing here names a sc
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import re
@@ -19,6 +20,8 @@ import frictionless
 
 SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
 DEFAULT_FILE = "schema.json"
+# Marker of a synthetic geopoint field in its descriptor: the [lon, lat] fields it is built from.
+POINT_FROM = "x-territoire-from"
 _VERSIONED_FILE = re.compile(r"^schema-(?P<version>.+)\.json$")
 
 
@@ -72,6 +75,41 @@ class TableSchema:
             return self._by_name[name]
         except KeyError:
             raise KeyError(f"le schéma {self.name} n'a pas de champ « {name} »") from None
+
+    def with_point(self, lon: str, lat: str, name: str = "geom") -> TableSchema:
+        """This schema plus a synthetic geopoint ``name`` built from the number fields ``lon`` and ``lat``.
+
+        Many schemas carry a position as two number columns; a geopoint field makes the validator,
+        the warehouse (geometry(Point, 4326) with a GiST index) and the GeoJSON export handle it like
+        any other geopoint. Its descriptor names the two columns under ``POINT_FROM`` so harmonisation
+        knows to fill it.
+        """
+        for column in (lon, lat):
+            self.field(column)  # raises, in French, for a column the schema does not have
+        if name in self._by_name:
+            raise ValueError(f"le schéma {self.name} a déjà un champ « {name} »")
+        descriptor = {
+            "name": name,
+            "type": "geopoint",
+            "title": "Position (point)",
+            "description": f"Point construit par la plateforme à partir des colonnes « {lon} » "
+            f"(longitude) et « {lat} » (latitude), en WGS 84 (EPSG:4326). Les coordonnées en Lambert-93 sont "
+            "reprojetées et les longitudes/latitudes inversées sont corrigées.",
+            POINT_FROM: [lon, lat],
+        }
+        point = _field(descriptor)
+        schema_descriptor = {**self.descriptor, "fields": [*self.descriptor.get("fields", []), descriptor]}
+        return dataclasses.replace(
+            self,
+            fields=[*self.fields, point],
+            descriptor=schema_descriptor,
+            _by_name={**self._by_name, name: point},
+        )
+
+    @property
+    def point_fields(self) -> dict[str, tuple[str, str]]:
+        """Synthetic geopoint field -> (lon field, lat field), as added by ``with_point``."""
+        return {f.name: tuple(f.descriptor[POINT_FROM]) for f in self.fields if POINT_FROM in f.descriptor}
 
 
 def available_schemas() -> list[str]:

@@ -226,3 +226,35 @@ def test_equipements_points_are_in_their_commune_with_declared_quirks(generated)
         ]
         # Tours carries two deliberately wrong points (Paris, and 0,0); every other point is in its commune
         assert sum(not i for i in inside) == (2 if producer == "tours" else 0), producer
+
+
+def test_every_drop_lands_in_a_registered_inbox(generated):
+    from pipelines.registry import load_registry
+
+    registry = load_registry()
+    inbox, paths, _ = generated
+    for path in paths:
+        producer, dataset = path.relative_to(inbox).parts[:2]
+        assert registry.dataset(dataset).source_for(producer) is not None, path
+    datasets = {p.relative_to(inbox).parts[1] for p in paths}
+    assert datasets >= {
+        "subventions", "equipements", "deliberations", "prenoms", "stationnement-cyclable", "irve", "dae",
+        "arbres",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("dataset", "producer", "columns"),
+    [("dae", "tours", ("long_coor1", "lat_coor1")), ("arbres", "metropole", ("x_wgs84", "y_wgs84"))],
+)
+def test_geo_drops_seed_points_outside_the_territory_and_france(generated, dataset, producer, columns):
+    inbox, _, _ = generated
+    (path,) = (inbox / producer / dataset).iterdir()
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    lon = [float(r[columns[0]].replace(",", ".")) for r in rows]
+    lat = [float(r[columns[1]].replace(",", ".")) for r in rows]
+    inside = [-5.5 < x < 10 and 41 < y < 51.5 for x, y in zip(lon, lat, strict=True)]
+    assert inside.count(False) == 1
+    near_tours = [abs(x - 0.69) < 0.3 and abs(y - 47.39) < 0.3 for x, y in zip(lon, lat, strict=True)]
+    assert near_tours.count(False) == (2 if producer == "tours" else 1)

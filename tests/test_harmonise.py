@@ -8,6 +8,7 @@ from conftest import REFERENCE, SHARED_SCHEMAS
 
 from assets.harmonise import Crosswalk, crosswalks_for, harmonise, header_key, match_headers
 from quality.schema import load_schema
+from quality.validate import validate_frame
 
 SUBVENTIONS = REFERENCE / "real-world-subventions"
 
@@ -223,7 +224,7 @@ def test_bal_13_uid_split_into_14_ids() -> None:
     assert "uid_adresse" not in result.header_match.unmatched
 
 
-def test_geopoint_field_to_ewkt_with_flags() -> None:
+def test_geopoint_field_fixed_in_its_own_lexical_form_with_flags() -> None:
     irve = load_schema("etalab-irve-statique")
     frame = pd.DataFrame(
         {
@@ -239,13 +240,58 @@ def test_geopoint_field_to_ewkt_with_flags() -> None:
     )
     result = harmonise(frame, irve)
     geo = result.frame["coordonneesXY"]
-    assert geo[2] == geo[3] == "SRID=4326;POINT(0.6889 47.3941)"
-    assert geo[4].startswith("SRID=4326;POINT(0.68")
-    assert result.normalisations["geometry"] == 5
+    # format "array": the validator reads [lon, lat] and types it to EWKT for the warehouse
+    assert geo[2] == geo[3] == "[0.6889, 47.3941]"
+    assert geo[4].startswith("[0.68")
+    assert result.normalisations["geometry"] == 2
     assert result.normalisations["geometry-swapped"] == 1
     assert result.normalisations["geometry-reprojected"] == 1
     assert result.errors[["row", "field", "rule", "value"]].to_dict("records") == [
         {"row": 6, "field": "coordonneesXY", "rule": "outside-france", "value": "[-73.98, 40.75]"}
     ]
+    typed = validate_frame(result.frame, irve).typed["coordonneesXY"]
+    assert typed[2] == "SRID=4326;POINT(0.6889 47.3941)"
     assert result.outside_territory == {"coordonneesXY": [5]}
     assert any("hors du territoire" in w and "lignes 5" in w for w in result.warnings)
+
+
+def test_point_from_two_number_columns_fixed_and_flagged() -> None:
+    dae = load_schema("atlasante-dae").with_point("long_coor1", "lat_coor1")
+    frame = pd.DataFrame(
+        {
+            "nom": ["mairie", "inversé", "lambert", "gps", "paris", "vide"],
+            "long_coor1": ["0,6889", "47.3941", "525500", "0", "2.35", ""],
+            "lat_coor1": ["47.3941", "0.6889", "6701400", "0", "48.85", ""],
+        },
+        index=[2, 3, 4, 5, 6, 7],
+    )
+    result = harmonise(frame, dae)
+    out = result.frame
+    assert out.loc[2, "geom"] == out.loc[3, "geom"] == "0.6889,47.3941"
+    # the fixed pairs are rewritten in their own columns so they agree with the point
+    assert (out.loc[3, "long_coor1"], out.loc[3, "lat_coor1"]) == ("0.6889", "47.3941")
+    assert out.loc[4, "long_coor1"].startswith("0.68") and out.loc[4, "lat_coor1"].startswith("47.3")
+    assert out.loc[7, "geom"] == ""
+    assert result.normalisations["geometry-swapped"] == 1
+    assert result.normalisations["geometry-reprojected"] == 1
+    assert result.normalisations["coordinates"] == 4
+    errors = result.errors[["row", "field", "rule", "value"]].to_dict("records")
+    assert errors == [{"row": 5, "field": "long_coor1", "rule": "outside-france", "value": "0, 0"}]
+    assert "lat_coor1" in result.errors["message"].iloc[0]
+    assert result.outside_territory == {"geom": [6]}
+    assert any("hors du territoire" in w and "(lignes 6)" in w for w in result.warnings)
+    validation = validate_frame(out, dae)
+    assert validation.typed.loc[4, "geom"].startswith("SRID=4326;POINT(0.68")
+    assert not (validation.errors["field"] == "geom").any()
+
+
+def test_with_point_adds_a_documented_geopoint_field() -> None:
+    base = load_schema("naturalsolutions-arbres-urbains")
+    schema = base.with_point("longitude", "latitude")
+    geom = schema.field("geom")
+    assert geom.type == "geopoint" and not geom.required
+    assert "EPSG:4326" in geom.description and "« longitude »" in geom.description
+    assert schema.point_fields == {"geom": ("longitude", "latitude")}
+    assert schema.field_names == [*base.field_names, "geom"] and "geom" not in base.field_names
+    with pytest.raises(KeyError, match="hauteur_max"):
+        base.with_point("hauteur_max", "latitude")

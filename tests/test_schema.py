@@ -3,6 +3,7 @@ import pytest
 from quality.schema import TableSchema, UnknownSchema, available_schemas, load_schema
 
 EXPECTED = {
+    "territoire-arrets",
     "scdl-subventions",
     "scdl-deliberations",
     "scdl-equipements",

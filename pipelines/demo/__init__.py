@@ -10,10 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.demo import equipements, subventions
+from pipelines.demo import (
+    arbres,
+    dae,
+    deliberations,
+    equipements,
+    irve,
+    prenoms,
+    stationnement_cyclable,
+    subventions,
+)
 
 # Dataset modules in generation order; each exposes generate(inbox, producers, *, seed) -> list[Path].
-GENERATORS = [subventions, equipements]
+GENERATORS = [subventions, equipements, deliberations, prenoms, stationnement_cyclable, irve, dae, arbres]
 
 
 def generate_demo(inbox: Path, producers: list[dict[str, Any]], *, seed: int = 37) -> list[Path]:

@@ -9,6 +9,22 @@ from typing import Any
 import dagster as dg
 
 from resources.harvest import Harvested, HttpPolicy, harvest
+from resources.harvest.sql import expand_url
+
+
+def expand_settings(value: Any, environ: Mapping[str, str] | None = None) -> Any:
+    """``value`` with every ``${NAME}`` in its strings (nested in lists and mappings) taken from the
+    environment, so a registry entry can name a feed whose address is only known at run time (the
+    demo's port, an operator's credentials). Only that exact form is expanded — no ``$NAME``, no
+    defaults, no commands — and a variable that is not set is an error naming it, not an empty string.
+    """
+    if isinstance(value, str):
+        return expand_url(value, environ)
+    if isinstance(value, Mapping):
+        return {k: expand_settings(v, environ) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [expand_settings(v, environ) for v in value]
+    return value
 
 
 def _env_float(name: str, default: float) -> float:
@@ -27,4 +43,4 @@ class Harvester(dg.ConfigurableResource):
         policy = HttpPolicy(
             timeout=self.timeout, max_bytes=self.max_bytes, retries=self.retries, backoff=self.backoff
         )
-        return harvest(dict(entry), previous, policy)
+        return harvest(expand_settings(dict(entry)), previous, policy)
