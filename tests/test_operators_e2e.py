@@ -121,9 +121,8 @@ def test_each_operator_partition_is_harvested_loaded_once_and_traced(platform):
     assert gtfs.http_etag and gtfs.http_last_modified
     ods = batches[("stationnement_cyclable", "tourisme-tours")]
     assert ods.source_url.startswith(f"{feeds.base_url}/ods/") and ods.http_etag
-    assert (
-        batches[("stationnement_cyclable", "mobilites-touraine")].source_url == f"{feeds.base_url}/wfs/mobilites"
-    )
+    wfs = batches[("stationnement_cyclable", "mobilites-touraine")]
+    assert wfs.source_url == f"{feeds.base_url}/wfs/mobilites"
     assert batches[("fontaines_eau", "eau-metropole")].source_url.startswith("sqlite:///")
 
     # Nothing changed at the operators: HTTP answers 304, WFS and SQL give the same bytes — no batch.
