@@ -108,9 +108,13 @@ class Store(dg.ConfigurableResource):
     def inbox_files(self, producer: str, dataset: str) -> list[Path]:
         """Files waiting in one inbox folder, oldest first; hidden and partial files are skipped."""
         folder = self.inbox(producer, dataset)
-        if not folder.is_dir():
+        # A symlink planted in an inbox (or as an inbox folder) would make the platform read and
+        # archive a file of its own machine: only real files and folders count.
+        if not folder.is_dir() or _has_symlink(folder, self.root):
             return []
-        files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+        files = [
+            p for p in folder.iterdir() if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
+        ]
         return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
     def pending_inboxes(self) -> dict[tuple[str, str], list[Path]]:
@@ -120,10 +124,18 @@ class Store(dg.ConfigurableResource):
         if not inbox.is_dir():
             return pending
         for producer_dir in inbox.iterdir():
-            if not producer_dir.is_dir() or not SAFE_ID.fullmatch(producer_dir.name):
+            if (
+                not producer_dir.is_dir()
+                or producer_dir.is_symlink()
+                or not SAFE_ID.fullmatch(producer_dir.name)
+            ):
                 continue
             for dataset_dir in producer_dir.iterdir():
-                if dataset_dir.is_dir() and SAFE_ID.fullmatch(dataset_dir.name):
+                if (
+                    dataset_dir.is_dir()
+                    and not dataset_dir.is_symlink()
+                    and SAFE_ID.fullmatch(dataset_dir.name)
+                ):
                     files = self.inbox_files(producer_dir.name, dataset_dir.name)
                     if files:
                         pending[(producer_dir.name, dataset_dir.name)] = files
@@ -192,6 +204,15 @@ class Store(dg.ConfigurableResource):
             return []
         records = [ArchivedFile(**json.loads(p.read_text(encoding="utf-8"))) for p in folder.glob("*.json")]
         return sorted(records, key=lambda r: (r.received_at, r.sha256))
+
+
+def _has_symlink(path: Path, root: Path) -> bool:
+    """Whether ``path`` or one of its parents below ``root`` is a symbolic link."""
+    while path != root and path != path.parent:
+        if path.is_symlink():
+            return True
+        path = path.parent
+    return False
 
 
 def _write_atomic(path: Path, text: str) -> None:
