@@ -22,6 +22,7 @@ Identifiers from schemas (mixed-case field names) and dataset names are always q
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -384,6 +385,14 @@ class Warehouse(dg.ConfigurableResource):
         try:
             yield conn
             conn.commit()
+        except psycopg.OperationalError as exc:
+            # The server went away mid-transaction (restart, network): nothing was committed.
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()
+            raise ConnectionError(
+                f"Connexion à l'entrepôt perdue ({self.masked_url}) : {self._scrub(str(exc))} ; "
+                "rien n'a été enregistré, relancez le traitement."
+            ) from None
         except BaseException:
             conn.rollback()
             raise
@@ -446,12 +455,19 @@ class Warehouse(dg.ConfigurableResource):
                             "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
                         ).format(sql.Identifier(role))
                     )
-            if not superuser and me[0] != OWNER_ROLE:
+            member = conn.execute("SELECT pg_has_role(session_user, %s, 'MEMBER')", (OWNER_ROLE,)).fetchone()[
+                0
+            ]
+            # A member cannot grant itself the role again without ADMIN OPTION: only grant when needed.
+            if not superuser and me[0] != OWNER_ROLE and not member:
                 conn.execute(
                     sql.SQL("GRANT {} TO {}").format(sql.Identifier(OWNER_ROLE), sql.Identifier(me[0]))
                 )
             owner = sql.Identifier(OWNER_ROLE)
-            for schema in SCHEMAS:
+            present = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace").fetchall()}
+            # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists:
+            # skip it then, so a non-superuser platform role can run setup once an admin has.
+            for schema in [s for s in SCHEMAS if s not in present]:
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
                         sql.Identifier(schema), owner

@@ -55,7 +55,7 @@ def test_platform_runs_as_non_superuser_owner_and_analysts_only_read_published(
     dataset = registry.dataset("subventions")
     store = Store(home=str(home))
     warehouse = Warehouse(url=url, home=str(home))
-    # warehouse.setup() as this role fails today: see test_setup_as_a_member_of_the_owner_role below.
+    warehouse.setup()  # idempotent, and allowed to a member of the owner role
     with warehouse.transaction() as conn:
         user, superuser = conn.execute(
             "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
@@ -127,11 +127,6 @@ def test_connection_errors_never_show_the_password(fresh_pg_url: str) -> None:
         assert password not in warehouse.masked_url and password not in repr(warehouse)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Warehouse.setup() runs GRANT territoire_owner TO <itself> even when already a member: "
-    "PostgreSQL refuses (must have admin option); it should skip the GRANT when pg_has_role(...,'MEMBER')",
-)
 def test_setup_as_a_member_of_the_owner_role(fresh_pg_url: str, login_role: tuple[str, str]) -> None:
     Warehouse(url=fresh_pg_url).setup()
     name, password = login_role
