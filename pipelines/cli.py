@@ -83,6 +83,9 @@ def drop(
 def run(
     dataset: Annotated[str | None, typer.Option(help="ne traiter que ce jeu de données")] = None,
     producer: Annotated[str | None, typer.Option(help="ne traiter que ce producteur")] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="garder les exécutions dans l'historique Dagster (interface)")
+    ] = False,
 ) -> None:
     """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
     from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
@@ -99,7 +102,9 @@ def run(
             if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
                 # The demo territory's operators: their feeds are served on loopback while the run lasts.
                 stack.enter_context(start_demo_feeds(_home()))
-            outcome = run_pending(registry, _home(), dataset=dataset, producer=producer, console=console)
+            outcome = run_pending(
+                registry, _home(), dataset=dataset, producer=producer, console=console, history=history
+            )
     except Exception as exc:  # the platform itself failed: say so, exit 3
         _fail(f"la plateforme a échoué : {exc}", code=3)
     _print_batches(outcome.batches)
@@ -113,6 +118,8 @@ def run(
             f"{len(outcome.batches)} lots : {read} lignes lues = {accepted} acceptées "
             f"+ {quarantined} en quarantaine ({verdict})."
         )
+    for failure in outcome.harvest_failures:
+        console.print(f"[yellow]collecte en échec[/] {failure}")
     console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:

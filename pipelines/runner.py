@@ -23,7 +23,7 @@ from resources.store import Store
 from resources.warehouse import Warehouse
 
 # The console shows progress and the final table; Dagster's step-by-step log stays in the instance.
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -32,6 +32,7 @@ class RunOutcome:
     failed: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
     warehouse: str = ""  # the warehouse URL, password masked
+    harvest_failures: list[str] = field(default_factory=list)
 
 
 def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:
@@ -54,13 +55,17 @@ def run_pending(
     dataset: str | None = None,
     producer: str | None = None,
     console: Console | None = None,
+    history: bool = False,
 ) -> RunOutcome:
+    """``history`` records the runs in the instance under ``DAGSTER_HOME`` so the UI shows them; it
+    costs about a second of SQLite writes per partition run, so the default keeps them in memory
+    (batches, reports and checks' outcomes are in the warehouse and the reports either way)."""
     console = console or Console()
     store = Store(home=str(home))
     warehouse = Warehouse(home=str(home))
     warehouse.setup()
     resources = {"store": store, "warehouse": warehouse, "harvester": Harvester()}
-    instance = dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral()
     outcome = RunOutcome(warehouse=warehouse.masked_url)
     datasets = [registry.dataset(dataset)] if dataset else list(registry.datasets.values())
 
@@ -88,10 +93,15 @@ def run_pending(
                     tags={"territoire/partition": f"{d.id}/{partition}"},
                 )
                 if not result.success:
-                    outcome.failed.append(f"{d.id}/{partition}")
-                    console.print(
-                        f"[red]échec : {d.id} / {partition} — voir le journal Dagster {result.run_id}[/]"
-                    )
+                    error = _step_error(result)
+                    if error is not None and error.cls_name == "HarvestError":
+                        # A producer's feed down or broken: its partition fails, the platform did not.
+                        outcome.harvest_failures.append(f"{d.id}/{partition} : {error.message.strip()}")
+                    else:
+                        outcome.failed.append(f"{d.id}/{partition}")
+                        console.print(
+                            f"[red]échec : {d.id} / {partition} — journal Dagster {result.run_id}[/]"
+                        )
                 for event in result.get_asset_materialization_events():
                     meta = event.materialization.metadata
                     if event.asset_key == asset_key(d, "harmonised") and meta.get("new_batches", 0).value:
@@ -110,6 +120,19 @@ def run_pending(
                 )
                 (outcome.published if result.success else outcome.failed).append(d.id)
     return outcome
+
+
+def _step_error(result: dg.ExecuteInProcessResult):
+    """The error of the first failed step, if a step failed (rather than the run itself)."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            return (
+                error.cause
+                if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause
+                else error
+            )
+    return None
 
 
 def _batch_row(dataset: Dataset, producer: str, meta: dict) -> dict:

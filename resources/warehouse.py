@@ -304,6 +304,13 @@ def _changes(diff: list[dict[str, Any]]) -> bool:
     return any(d["added"] or d["removed"] or d["changed"] for d in diff)
 
 
+# Dagster builds a fresh resource for every run; within one process (``territoire run``, a test
+# session) the connection pool and the knowledge that a dataset's tables exist are shared instead of
+# being rebuilt for each of the dozens of partition runs.
+_ENGINES: dict[str, sa.Engine] = {}
+_ENSURED: set[tuple] = set()
+
+
 class Warehouse(dg.ConfigurableResource):
     """The PostgreSQL/PostGIS warehouse.
 
@@ -343,6 +350,8 @@ class Warehouse(dg.ConfigurableResource):
         Each new connection switches to the owner role if it may, and to Paris time: a producer's
         datetime without offset is local time, and analysts read timestamps in local time.
         """
+        if self._engine is None and self.resolved_url() in _ENGINES:
+            self._engine = _ENGINES[self.resolved_url()]
         if self._engine is None:
             engine = sa.create_engine(self.resolved_url(), pool_pre_ping=True)
 
@@ -359,7 +368,7 @@ class Warehouse(dg.ConfigurableResource):
                     cur.execute("SET TIME ZONE 'Europe/Paris'")
                 dbapi_connection.commit()
 
-            self._engine = engine
+            self._engine = _ENGINES[self.resolved_url()] = engine
         return self._engine
 
     def dispose(self) -> None:
@@ -548,12 +557,16 @@ class Warehouse(dg.ConfigurableResource):
         clash = set(LINEAGE) & set(schema.field_names)
         if clash:
             raise ValueError(f"Le schéma {schema.name} a des champs réservés à l'entrepôt : {sorted(clash)}")
+        done = (self.resolved_url(), table, schema.ref, tuple(schema.field_names))
+        if done in _ENSURED:
+            return
         with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('territoire/ddl'), hashtext(%s))", (table,))
             for schema_name in ("harmonised", "published"):
                 self._ensure_typed_table(conn, schema_name, table, schema)
             self._ensure_quarantine_table(conn, table, schema)
             self._ensure_history_tables(conn, table, schema)
+        _ENSURED.add(done)
 
     def _ensure_typed_table(
         self, conn: psycopg.Connection, schema_name: str, table: str, schema, what: str | None = None
