@@ -265,6 +265,20 @@ def report(
         webbrowser.open(html.as_uri())
 
 
+@app.command()
+def docs(
+    output: Annotated[Path | None, typer.Option(help="fichier HTML à écrire")] = None,
+) -> None:
+    """Écrit le dictionnaire des données des tables publiées (HTML), tiré des commentaires de l'entrepôt."""
+    from pipelines.docs import write_data_dictionary
+    from resources.warehouse import Warehouse
+
+    warehouse = Warehouse(home=str(_home()))
+    warehouse.setup()
+    path = write_data_dictionary(warehouse, output or _home() / "publish" / "dictionnaire.html")
+    console.print(f"Dictionnaire des données : {path}")
+
+
 def _date(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
 

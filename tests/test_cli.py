@@ -6,6 +6,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from conftest import REFERENCE, SHARED_SCHEMAS
+from rdflib import Graph
+from test_catalog import FULL
+from test_catalog import _shapes as catalogue_shapes
+from test_catalog import _validate as validate_catalogue
+from test_catalog import _violations as violations
 from test_parity_frictionless import STANDARD
 from test_parity_frictionless import _frictionless_set as frictionless_errors
 from typer.testing import CliRunner
@@ -105,6 +110,14 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
     assert all(r.rows_read == r.rows_accepted + r.rows_quarantined for r in rows)
     assert published == sum(r.rows_accepted for r in rows)
     assert (env / "publish" / "subventions.csv").exists() and (env / "publish" / "catalog.ttl").exists()
+
+    # The catalogue the run wrote passes the official DCAT-AP 2.1.1 shapes, unmodified.
+    data = Graph().parse(env / "publish" / "catalog.ttl")
+    conforms, report, _text, _seconds = validate_catalogue(data, catalogue_shapes(*FULL))
+    assert conforms, violations(report)
+
+    docs = runner.invoke(app, ["docs"])
+    assert docs.exit_code == 0 and (env / "publish" / "dictionnaire.html").exists()
 
     again = runner.invoke(app, ["run"])
     assert again.exit_code == 0 and "aucun lot" in again.output
