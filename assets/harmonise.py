@@ -308,7 +308,8 @@ def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None =
         if series is None:
             out[fld.name] = empty
             continue
-        series = series.astype(str)
+        if series.dtype != "str" and pd.api.types.infer_dtype(series, skipna=False) != "string":
+            series = series.astype(str)  # text already (a staged frame's columns) is not copied
         series, changed = normalise_column(series, fld, digits.get(fld.name))
         if fld.type == "geopoint":
             points = points_to_ewkt(series)

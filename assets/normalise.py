@@ -23,7 +23,10 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from quality.validate import factorize_text
 
 # Whitespace seen around cells of real files: NBSP and narrow NBSP (French typography), BOM, zero-width.
 STRIP_CHARS = " \t\r\n\u00a0\u202f\u2007\u2009\ufeff\u200b\u3000"
@@ -306,22 +309,36 @@ def normalise_enum(series: pd.Series, enum: list[Any]) -> tuple[pd.Series, int]:
 
 
 def normalise_column(
-    series: pd.Series, field: Any, code_pattern: str | None = None
+    column: pd.Series, field: Any, code_pattern: str | None = None
 ) -> tuple[pd.Series, dict[str, int]]:
     """Every unambiguous normalisation a field's type and constraints call for, counted per kind.
 
     ``code_pattern`` is a digits pattern the schema implies elsewhere (a custom check such as
     ``french-siret-value``), used when the field declares no digits pattern of its own.
     """
+    # Every normaliser runs on the column's distinct values, then the result is fanned out with the
+    # codes: a column of a million cells holds a few thousand dates or communes, and the regex passes
+    # (pandas' ``str.extract`` is a Python loop) cost per value, not per cell.
+    codes, uniques = factorize_text(column)
+    if (codes < 0).any():  # NA is a value of its own, left as it is by every normaliser
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = pd.concat([uniques, pd.Series([None], dtype=uniques.dtype)], ignore_index=True)
+    # Arrow-backed strings: the regex passes (fullmatch, replace, strip) run in C++ (RE2).
+    original = uniques.astype("str")
+    weights = np.bincount(codes, minlength=len(original))
     counts: dict[str, int] = {}
+    values = original
 
     def step(kind: str, result: tuple[pd.Series, int]) -> pd.Series:
+        nonlocal values
         new, changed = result
         if changed:
-            counts[kind] = counts.get(kind, 0) + changed
+            # Cells changed, not distinct values: each value weighs as many cells as hold it.
+            counts[kind] = counts.get(kind, 0) + int(weights[(new != values).to_numpy(bool)].sum())
+        values = new
         return new
 
-    series = step("whitespace", strip_whitespace(series))
+    series = step("whitespace", strip_whitespace(values))
     constraints = field.constraints or {}
     pattern = constraints.get("pattern")
     kind = field.type
@@ -347,4 +364,7 @@ def normalise_column(
             series = step("period", normalise_period(series, pattern))
         if constraints.get("enum"):
             series = step("enum", normalise_enum(series, constraints["enum"]))
-    return series, counts
+    if not counts:
+        return column, counts
+    cells = series.to_numpy(object)[codes]
+    return pd.Series(cells, index=column.index, dtype=object, name=column.name), counts

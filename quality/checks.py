@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from quality.schema import TableSchema
-from quality.validate import empty_errors, error_frame, messages, parse_column
+from quality.validate import empty_errors, error_frame, factorize_text, messages, parse_column
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,8 @@ def _single(
     values = col[col != ""]
     if values.empty:
         return empty_errors()
-    codes, uniques = pd.factorize(values)
-    u = pd.Series(uniques).reset_index(drop=True)
+    codes, u = factorize_text(values)
+    u = u.astype("str")  # the predicates' regexes run in C++ on Arrow strings
     bad_u = np.asarray(bad_of(u))
     bad = bad_u[codes] if bad_u.dtype == bool else bad_u[codes] != ""
     if not bad.any():

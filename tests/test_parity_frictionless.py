@@ -143,7 +143,8 @@ def test_subventions_invalid_columns_structure() -> None:
 
 def test_shipped_schemas_are_the_official_files() -> None:
     for name in available_schemas():
-        if name == "etalab-bal":
+        # BAL ships several versions in its own layout; territoire-arrets is the platform's own schema.
+        if name in ("etalab-bal", "territoire-arrets"):
             continue
         ours = json.loads((SCHEMAS_DIR / name / "schema.json").read_text(encoding="utf-8"))
         official = json.loads((SHARED_SCHEMAS / name / "schema.json").read_text(encoding="utf-8"))
