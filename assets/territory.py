@@ -4,8 +4,6 @@
 ``<dataset>/published`` writes the files, the DCAT-AP catalogue and the scoreboard the portal reads.
 """
 
-import math
-
 import dagster as dg
 
 from assets.dataset_schema import dataset_schema
@@ -56,8 +54,10 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         warehouse.ensure_dataset(dataset.table, schema)
         candidate = warehouse.build_candidate(dataset.table, schema, consolidation)
         current = warehouse.current_rows(dataset.table)
-        # Fewer than half the current rows is a failed harvest, not a change of the territory.
-        expected = (math.ceil(current / 2) if current else 0, _NO_CEILING)
+        # An empty candidate when a version exists is a failed harvest, never a change of the territory.
+        # A large drop of one producer is the hold's business (it waits for the data team's approval),
+        # not the gate's; a candidate ten times the current version means rows were multiplied.
+        expected = (1, max(10 * current, 1_000)) if current else (0, _NO_CEILING)
         suite = build_suite(
             schema, candidate.table, geo=geo, key=consolidation.gate_key, expected_rows=expected
         )

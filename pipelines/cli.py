@@ -120,6 +120,8 @@ def run(
         )
     for failure in outcome.harvest_failures:
         console.print(f"[yellow]collecte en échec[/] {failure}")
+    for blocked in outcome.blocked:
+        console.print(f"[yellow]publication bloquée par la porte qualité[/] {blocked}")
     console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:
@@ -277,6 +279,33 @@ def docs(
     warehouse.setup()
     path = write_data_dictionary(warehouse, output or _home() / "publish" / "dictionnaire.html")
     console.print(f"Dictionnaire des données : {path}")
+
+
+@app.command()
+def approve(
+    dataset: Annotated[str, typer.Argument(help="identifiant du jeu de données")],
+    version: Annotated[int, typer.Argument(help="numéro de la version retenue")],
+) -> None:
+    """Approuve une version retenue (trop de lignes retirées) : elle est alors publiée."""
+    from resources.warehouse import Warehouse
+
+    registry = _registry()
+    if dataset not in registry.datasets:
+        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+    warehouse = Warehouse(home=str(_home()))
+    try:
+        publication = warehouse.approve(registry.dataset(dataset).table, version)
+    except (LookupError, ValueError) as exc:
+        _fail(str(exc), code=1)
+    console.print(
+        f"{dataset} version {publication.version} : {publication.status}, {publication.rows} lignes."
+    )
+    _prepare_dagster_home()
+    from pipelines.runner import write_publication_files
+
+    if not write_publication_files(registry, _home(), dataset):
+        _fail("la version est approuvée mais l'écriture des fichiers publiés a échoué", code=3)
+    console.print(f"Fichiers et catalogue réécrits dans {_home() / 'publish'}.")
 
 
 def _date(value: datetime | None) -> str:

@@ -33,6 +33,7 @@ class RunOutcome:
     published: list[str] = field(default_factory=list)
     warehouse: str = ""  # the warehouse URL, password masked
     harvest_failures: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
 
 def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:
@@ -108,7 +109,9 @@ def run_pending(
                         changed = True
                         outcome.batches.append(_batch_row(d, partition, meta))
                 progress.advance(task)
-            if changed or not (store.publish_dir / f"{d.id}.csv").exists():
+            # A dataset nobody has delivered yet is not published: an empty entry would mislead portals.
+            first_time = not (store.publish_dir / f"{d.id}.csv").exists() and _has_loaded_batch(warehouse, d)
+            if changed or first_time:
                 progress.update(task, description=f"{d.id} / publication")
                 result = dg.materialize(
                     assets,
@@ -118,8 +121,39 @@ def run_pending(
                     raise_on_error=False,
                     run_config=QUIET,
                 )
-                (outcome.published if result.success else outcome.failed).append(d.id)
+                if result.success:
+                    outcome.published.append(d.id)
+                elif (
+                    error := _step_error(result)
+                ) is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                    # The gate kept a bad candidate out: the current version stays published.
+                    outcome.blocked.append(f"{d.id} : {error.message.strip().splitlines()[-1]}")
+                else:
+                    outcome.failed.append(d.id)
     return outcome
+
+
+def write_publication_files(registry: Registry, home: Path, dataset: str) -> bool:
+    """Materialise only ``<dataset>/published``: the files and catalogue of the current version."""
+    d = registry.dataset(dataset)
+    result = dg.materialize(
+        build_dataset_assets(registry, d),
+        selection=[asset_key(d, "published")],
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={
+            "store": Store(home=str(home)),
+            "warehouse": Warehouse(home=str(home)),
+            "harvester": Harvester(),
+        },
+        raise_on_error=False,
+        run_config=QUIET,
+    )
+    return result.success
+
+
+def _has_loaded_batch(warehouse: Warehouse, dataset: Dataset) -> bool:
+    batches = warehouse.batches(dataset.table)
+    return not batches.empty and bool((batches["status"] == "loaded").any())
 
 
 def _step_error(result: dg.ExecuteInProcessResult):

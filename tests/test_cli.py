@@ -121,3 +121,35 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
 
     again = runner.invoke(app, ["run"])
     assert again.exit_code == 0 and "aucun lot" in again.output
+
+
+def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
+    valid = SUBVENTIONS / "exemple-valide.csv"
+    runner.invoke(app, ["drop", "tours", "subventions", str(valid)])
+    assert runner.invoke(app, ["run", "--dataset", "subventions"]).exit_code == 0
+
+    truncated = tmp_path / "subventions-tours.csv"
+    truncated.write_text(
+        "".join(valid.read_text(encoding="utf-8").splitlines(keepends=True)[:4]), encoding="utf-8"
+    )
+    runner.invoke(app, ["drop", "tours", "subventions", str(truncated)])
+    assert runner.invoke(app, ["run", "--dataset", "subventions"]).exit_code == 0
+
+    engine = sa.create_engine(fresh_pg_url)
+    with engine.connect() as conn:
+        status = conn.execute(
+            sa.text("select status from meta.publications order by version desc limit 1")
+        ).scalar()
+        published = conn.execute(sa.text("select count(*) from published.subventions")).scalar()
+    assert status == "held" and published == 29  # a commune's data wiped by a truncated file is not published
+    csv_rows = (env / "publish" / "subventions.csv").read_text(encoding="utf-8").count("\n") - 1
+    assert csv_rows == 29
+
+    approved = runner.invoke(app, ["approve", "subventions", "2"])
+    assert approved.exit_code == 0, approved.output
+    with engine.connect() as conn:
+        published = conn.execute(sa.text("select count(*) from published.subventions")).scalar()
+    engine.dispose()
+    assert published == 3
+    assert (env / "publish" / "subventions.csv").read_text(encoding="utf-8").count("\n") - 1 == 3
