@@ -21,28 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from quality.schema import load_schema
+
 DATA = Path(__file__).resolve().parent / "data"
 SEED = 20240601
 CHUNK_ROWS = 500_000
 
-FIELDS = [
-    "nomAttribuant",
-    "idAttribuant",
-    "dateConvention",
-    "referenceDecision",
-    "nomBeneficiaire",
-    "idBeneficiaire",
-    "rnaBeneficiaire",
-    "objet",
-    "montant",
-    "nature",
-    "conditionsVersement",
-    "datesPeriodeVersement",
-    "idRAE",
-    "notificationUE",
-    "pourcentageSubvention",
-    "dispositifAide",
-]
+# The columns of SCDL subventions 2.1.1, in the schema's order.
+FIELDS = load_schema("scdl-subventions").field_names
 
 COMMUNES = [
     "Tours",

@@ -54,6 +54,14 @@ def _known(what: str, ids: list[str]) -> str:
     return f"{what} connus : " + ", ".join(ids)
 
 
+def _check_ids(registry: Registry, *, producer: str | None = None, dataset: str | None = None) -> None:
+    """Exit 2, listing the known ids, on a producer or dataset the registry does not know."""
+    if producer is not None and producer not in registry.producer_by_id:
+        _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
+    if dataset is not None and dataset not in registry.datasets:
+        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+
+
 @app.command()
 def drop(
     producer: Annotated[str, typer.Argument(help="identifiant du producteur, ex. tours")],
@@ -64,10 +72,7 @@ def drop(
     from resources.store import Store
 
     registry = _registry()
-    if producer not in registry.producer_by_id:
-        _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
-    if dataset not in registry.datasets:
-        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+    _check_ids(registry, producer=producer, dataset=dataset)
     if producer not in registry.datasets[dataset].producer_ids:
         _fail(
             f"« {producer} » n'a pas de source pour « {dataset} » dans le registre. "
@@ -92,10 +97,7 @@ def run(
     from pipelines.runner import run_pending
 
     registry = _registry()
-    if dataset and dataset not in registry.datasets:
-        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
-    if producer and producer not in registry.producer_by_id:
-        _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
+    _check_ids(registry, producer=producer, dataset=dataset)
     _prepare_dagster_home()
     try:
         with ExitStack() as stack:
@@ -244,10 +246,7 @@ def report(
 ) -> None:
     """Affiche le chemin du rapport du dernier lot (ou d'un lot donné) d'un producteur."""
     registry = _registry()
-    if producer not in registry.producer_by_id:
-        _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
-    if dataset not in registry.datasets:
-        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+    _check_ids(registry, producer=producer, dataset=dataset)
     folder = _home() / "reports" / producer / dataset
     reports = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
     if batch:
@@ -290,8 +289,7 @@ def approve(
     from resources.warehouse import Warehouse
 
     registry = _registry()
-    if dataset not in registry.datasets:
-        _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
+    _check_ids(registry, dataset=dataset)
     warehouse = Warehouse(home=str(_home()))
     try:
         publication = warehouse.approve(registry.dataset(dataset).table, version)

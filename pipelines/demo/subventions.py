@@ -27,27 +27,12 @@ from typing import Any
 import pandas as pd
 
 from pipelines.demo import quirks
+from quality.schema import load_schema
 
 DATASET = "subventions"
 YEAR = 2023
-FIELDS = [
-    "nomAttribuant",
-    "idAttribuant",
-    "dateConvention",
-    "referenceDecision",
-    "nomBeneficiaire",
-    "idBeneficiaire",
-    "rnaBeneficiaire",
-    "objet",
-    "montant",
-    "nature",
-    "conditionsVersement",
-    "datesPeriodeVersement",
-    "idRAE",
-    "notificationUE",
-    "pourcentageSubvention",
-    "dispositifAide",
-]
+# The columns of SCDL subventions 2.1.1, in the schema's order.
+FIELDS = load_schema("scdl-subventions").field_names
 
 
 @dataclass(frozen=True)
