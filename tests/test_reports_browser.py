@@ -11,6 +11,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+import sqlalchemy as sa
+from conftest import REFERENCE, SHARED_SCHEMAS
+from test_assets import platform  # noqa: F401  (the real pipeline: store, ingest, publish, engine)
 from test_reports import DATASETS, HOSTILE, NOW, PRODUCERS, _batches, subventions_report
 
 from quality.reports.batch import write_batch_report
@@ -18,6 +21,8 @@ from quality.reports.scoreboard import write_scoreboard
 
 pytestmark = pytest.mark.browser
 
+NIEVRE = REFERENCE / "real-world-subventions" / "DEP_Nievre_CD58_SUBVENTIONS_2016_LISTE.csv"
+VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ARGS = [
@@ -211,3 +216,64 @@ def test_scoreboard_in_browser_links_to_reports_and_fits_a_phone(browser: object
         _shot(page, "scoreboard-phone.png")
     finally:
         phone.close()
+
+
+def test_real_run_report_and_scoreboard_in_browser(browser: object, platform) -> None:  # noqa: F811
+    """Pages written by the pipeline itself (dg.materialize, real PostgreSQL) for a real département
+    export and the schema's valid example, figures checked against meta.batches."""
+    store, ingest, publish, engine = platform
+    store.drop("fondettes", "subventions", NIEVRE)
+    store.drop("tours", "subventions", VALID)
+    assert ingest("fondettes").success and ingest("tours").success
+    publish()
+    with engine.connect() as conn:
+        batches = {
+            b.producer: b
+            for b in conn.execute(
+                sa.text(
+                    "select producer, batch_id, rows_read, rows_accepted, rows_quarantined from meta.batches"
+                )
+            )
+        }
+    nievre = batches["fondettes"]
+    assert nievre.rows_quarantined > 0 and nievre.rows_read == nievre.rows_accepted + nievre.rows_quarantined
+
+    html_path = store.reports_dir / "fondettes" / "subventions" / f"{nievre.batch_id}.html"
+    view = Page(browser)
+    page = view.open(html_path)
+    try:
+        for figure in ("rows_read", "rows_accepted", "rows_quarantined"):
+            value = page.locator(f'[data-figure="{figure}"] dd')
+            assert value.is_visible()
+            assert value.inner_text().split(" (")[0].replace("\u202f", "") == str(getattr(nievre, figure))
+        groups = page.locator("section.group")
+        assert groups.count() > 0 and groups.first.get_by_role("heading", level=3).is_visible()
+        first_row = groups.first.locator("tbody tr").first
+        assert first_row.is_visible() and first_row.locator("th").inner_text().strip().isdigit()
+        assert page.get_by_role(
+            "link", name=f"Télécharger les {nievre.rows_quarantined}", exact=False
+        ).is_visible()
+        assert page.evaluate(CONTRAST_JS) == []
+        assert view.blocked == [] and all(u.startswith("file://") for u in view.requests)
+        _shot(page, "real-batch-report.png")
+        page.screenshot(path=str(ARTIFACTS / "real-batch-report-top.png"))  # the summary, readable
+    finally:
+        view.close()
+
+    index = store.publish_dir / "index.html"
+    view = Page(browser)
+    page = view.open(index)
+    try:
+        for producer in ("tours", "fondettes"):
+            assert page.locator(f'tr[data-producer="{producer}"] td.score').is_visible()
+        link = page.locator('tr[data-producer="fondettes"] a').first
+        assert link.is_visible()
+        assert page.evaluate(CONTRAST_JS) == []
+        _shot(page, "real-scoreboard.png")
+        link.click()
+        page.wait_for_load_state("load")
+        read = page.locator('[data-figure="rows_read"] dd').inner_text().replace("\u202f", "")
+        assert read == str(nievre.rows_read)
+        assert view.blocked == [] and all(u.startswith("file://") for u in view.requests)
+    finally:
+        view.close()

@@ -54,6 +54,25 @@ NORMALISATION_LABELS_FR: dict[str, str] = {
     "geometry-swapped": "points dont longitude et latitude étaient inversées",
 }
 
+# Kinds counted by quality/privacy.py: (singular, plural), read after the count. An unknown kind is
+# shown with its key.
+PRIVACY_LABELS_FR: dict[str, tuple[str, str]] = {
+    "email_masked": ("adresse e-mail de particulier masquée", "adresses e-mail de particuliers masquées"),
+    "phone_masked": ("numéro de téléphone mobile masqué", "numéros de téléphone mobile masqués"),
+    "natural_person_withheld": (
+        "bénéficiaire personne physique anonymisé",
+        "bénéficiaires personnes physiques anonymisés",
+    ),
+    "personal_field_withheld": (
+        "valeur d'un champ personnel retirée",
+        "valeurs de champs personnels retirées",
+    ),
+    "personal_field_masked": (
+        "valeur d'un champ personnel masquée",
+        "valeurs de champs personnels masquées",
+    ),
+}
+
 # Every key of the contract, so a report missing one (an older batch) still renders.
 REPORT_DEFAULTS: dict[str, Any] = dict.fromkeys(
     "batch_id producer producer_name dataset dataset_title schema schema_version file_name sha256 "
@@ -169,6 +188,8 @@ def render_batch_report(report: dict[str, Any], csv_name: str = "rejets.csv") ->
         "share_accepted": (int(report.get("rows_accepted") or 0) / rows_read) if rows_read else None,
         "share_quarantined": (quarantined / rows_read) if rows_read else None,
         "normalisations": normalisation_lines(report.get("normalisations") or {}),
+        "privacy": privacy_lines(report.get("privacy") or {}),
+        "outside": outside_territory_lines(report.get("outside_territory") or {}),
         "structure": [
             {**s, "level_label": LEVEL_LABELS_FR.get(s.get("level"), s.get("level"))} for s in structure
         ],
@@ -189,6 +210,38 @@ def normalisation_lines(counts: dict[str, int]) -> list[dict[str, Any]]:
         if n
     ]
     return sorted(lines, key=lambda line: -line["count"])
+
+
+def privacy_lines(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """``{kind: count}`` of the privacy gate → « 3 adresses e-mail de particuliers masquées »…
+
+    Non-zero kinds only, most frequent first; an unknown kind keeps its key (``label`` is None).
+    """
+    lines = []
+    for kind, n in counts.items():
+        count = int(n or 0)
+        if count <= 0:
+            continue
+        labels = PRIVACY_LABELS_FR.get(kind)
+        label = (labels[0] if count == 1 else labels[1]) if labels else None
+        lines.append({"kind": kind, "count": count, "label": label})
+    return sorted(lines, key=lambda line: -line["count"])
+
+
+def outside_territory_lines(outside: dict[str, Any]) -> list[dict[str, Any]]:
+    """``{field: [row, …]}`` → one line per column with its rows collapsed into ranges."""
+    lines = []
+    for column, rows in outside.items():
+        numbers = np.unique(
+            pd.to_numeric(pd.Series(list(rows or []), dtype=object), errors="coerce").dropna()
+        )
+        if numbers.size == 0:
+            continue
+        numbers = numbers.astype("int64")
+        lines.append(
+            {"field": str(column), "count": int(numbers.size), "rows_text": collapse_ranges(numbers)}
+        )
+    return lines
 
 
 def error_groups(errors: list[dict[str, Any]] | pd.DataFrame) -> list[dict[str, Any]]:
