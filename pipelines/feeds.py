@@ -1,8 +1,9 @@
 """The demo's operator feeds: real servers on loopback standing in for the operators' own.
 
-``pipelines/operators.yaml`` declares datasets harvested from operators (GTFS, OpenDataSoft, WFS,
-SQL). Their servers are not reachable from a demo machine, so :func:`start_demo_feeds` writes what
-each operator would publish under ``<home>/feeds/`` and serves it:
+``pipelines/operators.yaml`` and ``pipelines/datasets.yaml`` declare sources harvested from operators
+(plain HTTP, CKAN, GTFS, OpenDataSoft, WFS, SQL). Their servers are not reachable from a demo machine,
+so :func:`start_demo_feeds` writes what each operator would publish under ``<home>/feeds/`` and
+serves it:
 
 - ``mobilites-touraine``: a GTFS zip — the real Frioul If Express feed of the reference folder,
   standing in for Fil Bleu (its stops are in Marseille, outside the territory: the batch says so,
@@ -10,7 +11,11 @@ each operator would publish under ``<home>/feeds/`` and serves it:
   as a GeoServer would answer, paged by the replay server;
 - ``tourisme-tours``: an OpenDataSoft portal (Explore v2.1 metadata and CSV export) of the Loire à
   Vélo bike parking;
-- ``eau-metropole``: a SQLite database of drinking-water fountains, read by a SQL query.
+- ``eau-metropole``: a SQLite database of drinking-water fountains, read by a SQL query;
+- ``chu-tours``: its defibrillator register as a CSV file on a web server (plain HTTP) — the file
+  ``pipelines/demo/dae.py`` makes for the hospital, which therefore drops nothing in the inbox;
+- ``universite-tours``: a CKAN portal (``package_show`` and the CSV resource it links to) of the
+  university's buildings in Tours, as SCDL équipements.
 
 HTTP feeds go through :class:`resources.harvest.replay_server.ReplayServer` on a free 127.0.0.1 port
 (ETag and Last-Modified, 304 answers). The registry names them through ``${TERRITOIRE_FEEDS_URL}``
@@ -32,11 +37,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from pyproj import Transformer
 
+from pipelines.demo import dae, equipements, quirks
 from pipelines.demo.places import points_in
+from pipelines.demo.subventions import attributor_siret
 from resources.harvest.replay_server import ReplayServer, Route, file_route, status_route, wfs_route
 
 FEEDS_URL_VAR = "TERRITOIRE_FEEDS_URL"
@@ -47,11 +55,22 @@ SEED = 37
 ODS_DATASET = "stationnements-velo-loire-a-velo"
 WFS_TYPE = "smt:stationnement_velo"
 ODS_BASE = f"/ods/api/explore/v2.1/catalog/datasets/{ODS_DATASET}"
+DAE_FILE = "/files/chu-tours-dae.csv"
+CKAN_DATASET = "equipements-universite-tours"
+CKAN_SHOW = f"/ckan/api/3/action/package_show?id={CKAN_DATASET}"
+# The university portal's own address, as its package document names it; the route rewrites it to the
+# replay server so the harvester follows the resource link unmodified.
+CKAN_HOST = "https://data.univ-tours.fr"
+CKAN_PACKAGE_ID = "5b0e6c1a-3f7d-4c8e-9a21-7d4f2b9c1e60"
+CKAN_RESOURCE_ID = "c3a9e2d4-8b61-4f0a-b7c5-2e9d1f6a4b38"
+CKAN_CSV = f"/ckan/dataset/{CKAN_PACKAGE_ID}/resource/{CKAN_RESOURCE_ID}/download/{CKAN_DATASET}.csv"
 # (dataset, producer) -> the route paths serving that partition's feed (what take_down() breaks).
 FEED_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("arrets-transport", "mobilites-touraine"): ("/gtfs/mobilites-touraine.zip",),
     ("stationnement-cyclable", "mobilites-touraine"): ("/wfs/mobilites",),
     ("stationnement-cyclable", "tourisme-tours"): (ODS_BASE, f"{ODS_BASE}/exports/csv"),
+    ("dae", "chu-tours"): (DAE_FILE,),
+    ("equipements", "universite-tours"): (CKAN_SHOW, CKAN_CSV),
 }
 
 BIKE_FIELDS = [
@@ -61,6 +80,27 @@ BIKE_FIELDS = [
 ]  # fmt: skip
 # Communes along the Loire à Vélo route, where the Office de tourisme lists bike parking.
 LOIRE_COMMUNES = ("37261", "37195", "37214", "37233")
+UNIVERSITY = {"id": "universite-tours", "name": "Université de Tours", "siren": "193708005"}
+# (site, theme, code, type, number, street, postcode, ERP type, ERP category): the university's sites
+# in Tours. The code is the nomenclature's 8 digits, the UID prefixed with the commune's INSEE code.
+CAMPUS = [
+    ("Site des Tanneurs", "Equipement d'enseignement", "04030101", "Université", "3", "Rue des Tanneurs",
+     "37000", "R", "1"),
+    ("Bibliothèque universitaire des Tanneurs", "Equipement culturel", "05010102",
+     "Bibliothèque universitaire", "5", "Rue des Tanneurs", "37000", "S", "2"),
+    ("Site de Grandmont", "Equipement d'enseignement", "04030101", "Université", "", "Avenue Monge", "37200",
+     "R", "1"),
+    ("Gymnase universitaire de Grandmont", "Equipement sportif et de loisirs", "06010101", "Gymnase", "",
+     "Avenue Monge", "37200", "X", "3"),
+    ("Site Tonnellé", "Equipement d'enseignement", "04030101", "Université", "10", "Boulevard Tonnellé",
+     "37000", "R", "2"),
+    ("Site Portalis", "Equipement d'enseignement", "04030101", "Université", "50", "Avenue Jean Portalis",
+     "37200", "R", "2"),
+    ("Site du Plat d'Étain", "Equipement administratif", "01010501", "Présidence d'université", "60",
+     "Rue du Plat d'Étain", "37000", "W", "3"),
+    ("Service de santé universitaire", "Equipement sanitaire", "03010101", "Centre de santé", "60",
+     "Rue du Plat d'Étain", "37000", "U", "5"),
+]  # fmt: skip
 
 
 @dataclass
@@ -111,8 +151,13 @@ def start_demo_feeds(home: Path, *, seed: int = SEED) -> Iterator[DemoFeeds]:
                 os.environ[name] = value
 
 
-def write_demo_feeds(folder: Path, *, seed: int = SEED) -> tuple[dict[str, Route], str]:
-    """Every operator's file under ``folder``; returns the HTTP routes serving them and the SQL URL."""
+def write_demo_feeds(
+    folder: Path, *, seed: int = SEED, producers: list[dict[str, Any]] | None = None
+) -> tuple[dict[str, Route], str]:
+    """Every operator's file under ``folder``; returns the HTTP routes serving them and the SQL URL.
+
+    ``producers`` (the registry's, as dicts) place the hospital's devices in their communes; by default
+    they are read from the registry."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
 
@@ -133,6 +178,19 @@ def write_demo_feeds(folder: Path, *, seed: int = SEED) -> tuple[dict[str, Route
     database = folder / "eau-metropole.sqlite"
     _write_fountains(database, rng)
 
+    # The hospital's file is the one the demo's dae generator makes for it (its own seeded generator:
+    # the bytes do not depend on the other feeds).
+    producers = producers or _producers()
+    communes = {p["id"]: p for p in producers if p.get("kind") == "commune"}
+    hospital = next(p for p in producers if p["id"] == "chu-tours")
+    dae_csv = dae.write(folder, hospital, communes, seed=seed)
+
+    buildings = folder / f"{CKAN_DATASET}.csv"
+    _write_campus(buildings, quirks.producer_rng(seed, "equipements", UNIVERSITY["id"]))
+    ckan_show = folder / "universite-tours-package_show.json"
+    package = _ckan_package(buildings.stat().st_size)
+    ckan_show.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
+
     routes: dict[str, Route] = {
         "/gtfs/mobilites-touraine.zip": file_route(gtfs, "application/zip"),
         "/wfs/mobilites": wfs_route(capabilities, {WFS_TYPE: gml}),
@@ -140,8 +198,134 @@ def write_demo_feeds(folder: Path, *, seed: int = SEED) -> tuple[dict[str, Route
         f"{ODS_BASE}/exports/csv": file_route(
             ods_csv, "text/csv; charset=utf-8", file_name=f"{ODS_DATASET}.csv"
         ),
+        DAE_FILE: file_route(dae_csv, "text/csv; charset=utf-8"),
+        CKAN_SHOW: file_route(ckan_show, "application/json", rewrite_hosts=[CKAN_HOST]),
+        CKAN_CSV: file_route(buildings, "text/csv"),
     }
     return routes, f"sqlite:///{database.resolve()}"
+
+
+def _producers() -> list[dict[str, Any]]:
+    from pipelines.registry import load_registry
+
+    return [p.model_dump() for p in load_registry().producers]
+
+
+def _write_campus(path: Path, rng: random.Random) -> None:
+    """The university's buildings as SCDL équipements rows, positioned inside Tours."""
+    points = points_in("37261", len(CAMPUS), rng)
+    siret = attributor_siret(UNIVERSITY)
+    rows = []
+    for i, (site, theme, code, kind, number, street, postcode, erp, category) in enumerate(CAMPUS):
+        lon, lat = points[i]
+        rows.append([
+            UNIVERSITY["name"], siret, f"37261-{code}-{i + 1:03d}", theme, f"{code}-{i + 1:03d}", kind, site,
+            number or "SN", street, postcode, "Tours", "", "", erp, category, f"{lat:.6f}", f"{lon:.6f}",
+            "Mo-Fr 08:00-19:00; Sa 08:00-12:00", "+33247366600", "", "https://www.univ-tours.fr/",
+        ])  # fmt: skip
+    # The portal's export names the theme in the university's words, not the schema's list: quarantined.
+    rows[3][3] = "Equipement sportif universitaire"
+    quirks.write_csv(path, equipements.FIELDS, rows, encoding="utf-8", delimiter=",")
+
+
+def _ckan_package(size: int) -> dict[str, Any]:
+    """A ``package_show`` answer shaped like CKAN 2.9's (demo.ckan.org's, in the reference folder)."""
+    created, modified = "2024-09-02T09:12:41.220114", "2025-02-03T14:05:10.873201"
+    organization = {
+        "id": "0d6f3c2e-91b4-4a8e-8f57-3c1e2a9d7b40",
+        "name": "universite-de-tours",
+        "title": "Université de Tours",
+        "type": "organization",
+        "description": "Établissement public à caractère scientifique, culturel et professionnel.",
+        "image_url": "",
+        "created": "2019-05-14T10:02:11.000000",
+        "is_organization": True,
+        "approval_status": "approved",
+        "state": "active",
+    }
+    resources = [
+        {
+            "mimetype": "text/csv",
+            "cache_url": None,
+            "hash": "",
+            "description": "Export CSV (virgule, UTF-8) au format SCDL Équipements collectifs 0.1.5.",
+            "name": f"{CKAN_DATASET}.csv",
+            "format": "CSV",
+            "url": f"{CKAN_HOST}{CKAN_CSV}",
+            "datastore_active": False,
+            "cache_last_updated": None,
+            "package_id": CKAN_PACKAGE_ID,
+            "created": created,
+            "state": "active",
+            "mimetype_inner": None,
+            "last_modified": modified,
+            "position": 0,
+            "url_type": "upload",
+            "id": CKAN_RESOURCE_ID,
+            "resource_type": None,
+            "size": size,
+        },
+        {
+            "mimetype": "application/pdf",
+            "cache_url": None,
+            "hash": "",
+            "description": "Plan des campus.",
+            "name": "Plan des campus",
+            "format": "PDF",
+            "url": "https://www.univ-tours.fr/medias/fichier/plan-campus.pdf",
+            "datastore_active": False,
+            "cache_last_updated": None,
+            "package_id": CKAN_PACKAGE_ID,
+            "created": created,
+            "state": "active",
+            "mimetype_inner": None,
+            "last_modified": None,
+            "position": 1,
+            "url_type": None,
+            "id": "9e4b7d2a-6c15-4f83-a0d9-5b2e8c7f1a64",
+            "resource_type": None,
+            "size": None,
+        },
+    ]
+    tags = ["équipements", "enseignement supérieur", "campus"]
+    return {
+        "help": f"{CKAN_HOST}/ckan/api/3/action/help_show?name=package_show",
+        "success": True,
+        "result": {
+            "license_title": "Licence Ouverte / Open Licence version 2.0",
+            "maintainer": "Direction du patrimoine immobilier",
+            "relationships_as_object": [],
+            "private": False,
+            "maintainer_email": "patrimoine@univ-tours.fr",
+            "num_tags": len(tags),
+            "id": CKAN_PACKAGE_ID,
+            "metadata_created": created,
+            "metadata_modified": modified,
+            "author": "Université de Tours",
+            "author_email": "opendata@univ-tours.fr",
+            "state": "active",
+            "version": "",
+            "creator_user_id": "4f2a8c6e-1d3b-4e7a-9c5f-8b0d2e6a1c73",
+            "type": "dataset",
+            "resources": resources,
+            "num_resources": len(resources),
+            "tags": [
+                {"vocabulary_id": None, "state": "active", "display_name": t, "id": f"tag-{i}", "name": t}
+                for i, t in enumerate(tags)
+            ],
+            "groups": [],
+            "license_id": "fr-lo",
+            "relationships_as_subject": [],
+            "organization": organization,
+            "name": CKAN_DATASET,
+            "isopen": True,
+            "url": "https://www.univ-tours.fr/",
+            "notes": "Bâtiments et équipements de l'Université de Tours sur ses sites tourangeaux.",
+            "owner_org": organization["id"],
+            "extras": [],
+            "title": "Équipements de l'Université de Tours",
+        },
+    }
 
 
 def _csv(header: list[str], rows: list[list[str]]) -> str:

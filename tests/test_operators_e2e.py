@@ -1,9 +1,11 @@
-"""Operators' feeds in the running platform: GTFS, WFS, OpenDataSoft and SQL sources harvested over
-loopback by dg.materialize, per producer partition, into a real PostgreSQL."""
+"""Operators' feeds in the running platform: plain HTTP, CKAN, GTFS, WFS, OpenDataSoft and SQL sources
+harvested over loopback by dg.materialize, per producer partition, into a real PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,8 @@ from assets.gtfs import read_gtfs_stops
 from assets.keys import asset_key
 from assets.read import RefusedFile
 from pipelines.definitions import build_ingest_jobs
-from pipelines.feeds import FEEDS_URL_VAR, OPERATOR_DB_VAR, start_demo_feeds
+from pipelines.demo import generate_demo
+from pipelines.feeds import CKAN_CSV, DAE_FILE, FEEDS_URL_VAR, OPERATOR_DB_VAR, start_demo_feeds
 from pipelines.registry import load_registry
 from pipelines.schedules import build_schedules, harvest_pool, schedule_name, source_host
 from pipelines.sensors import ingest_job_name
@@ -30,12 +33,16 @@ from resources.warehouse import Warehouse
 STOPS = "arrets-transport"
 BIKES = "stationnement-cyclable"
 FOUNTAINS = "fontaines-eau"
+DAE = "dae"
+FACILITIES = "equipements"
 # (dataset, producer, rows read, rows accepted) of the demo feeds.
 PARTITIONS = [
     (STOPS, "mobilites-touraine", 9, 9),
     (BIKES, "mobilites-touraine", 8, 8),
     (BIKES, "tourisme-tours", 12, 11),
     (FOUNTAINS, "eau-metropole", 12, 11),
+    (DAE, "chu-tours", 10, 8),
+    (FACILITIES, "universite-tours", 8, 7),
 ]
 
 
@@ -52,7 +59,10 @@ def platform(home: Path, fresh_pg_url: str):
         "harvester": Harvester(retries=0, backoff=0.0, timeout=10.0),
     }
     instance = dg.DagsterInstance.ephemeral()
-    assets = {d: build_dataset_assets(registry, registry.dataset(d)) for d in (STOPS, BIKES, FOUNTAINS)}
+    assets = {
+        d: build_dataset_assets(registry, registry.dataset(d))
+        for d in (STOPS, BIKES, FOUNTAINS, DAE, FACILITIES)
+    }
 
     def ingest(dataset_id: str, producer: str) -> dg.ExecuteInProcessResult:
         dataset = registry.dataset(dataset_id)
@@ -124,14 +134,26 @@ def test_each_operator_partition_is_harvested_loaded_once_and_traced(platform):
     wfs = batches[("stationnement_cyclable", "mobilites-touraine")]
     assert wfs.source_url == f"{feeds.base_url}/wfs/mobilites"
     assert batches[("fontaines_eau", "eau-metropole")].source_url.startswith("sqlite:///")
+    http = batches[("dae", "chu-tours")]
+    assert http.source_url == f"{feeds.base_url}{DAE_FILE}"
+    assert http.http_etag and http.http_last_modified
+    # CKAN: the batch traces the resource file the package pointed at, not the API document.
+    ckan = batches[("equipements", "universite-tours")]
+    assert ckan.source_url == f"{feeds.base_url}{CKAN_CSV}"
+    assert ckan.http_etag and ckan.http_last_modified
 
     # Nothing changed at the operators: HTTP answers 304, WFS and SQL give the same bytes — no batch.
-    before = len(feeds.server.requests_to("/gtfs/mobilites-touraine.zip"))
+    before = {
+        path: len(feeds.server.requests_to(path)) for path in ("/gtfs/mobilites-touraine.zip", DAE_FILE)
+    }
     for dataset, producer, _, _ in PARTITIONS:
         assert ingest(dataset, producer).success
     assert _rows(engine, "select count(*) from meta.batches")[0][0] == len(PARTITIONS)
-    again = feeds.server.requests_to("/gtfs/mobilites-touraine.zip")[before:]
-    assert again and again[-1].headers.get("if-none-match") == gtfs.http_etag
+    for path, batch in (("/gtfs/mobilites-touraine.zip", gtfs), (DAE_FILE, http)):
+        again = feeds.server.requests_to(path)[before[path] :]
+        assert again and again[-1].headers.get("if-none-match") == batch.http_etag
+    resource = feeds.server.requests_to(CKAN_CSV)
+    assert len(resource) == 2 and resource[-1].headers.get("if-none-match") == ckan.http_etag
 
     # The Lambert-93 GML arrived as points in Tours; the quarantined rows say why.
     lon, lat = _rows(
@@ -142,6 +164,34 @@ def test_each_operator_partition_is_harvested_loaded_once_and_traced(platform):
     assert 0.6 < lon < 0.75 and 47.3 < lat < 47.45
     errors = _rows(engine, "select errors from quarantine.fontaines_eau where producer = 'eau-metropole'")
     assert [e["rule"] for e in errors[0][0]] == ["enum"] and errors[0][0][0]["field"] == "type_fontaine"
+    errors = _rows(engine, "select errors from quarantine.equipements where producer = 'universite-tours'")
+    assert [(e["field"], e["rule"]) for e in errors[0][0]] == [("EQUIP_THEME", "enum")]
+    # The university's buildings are in Tours; the hospital's swapped coordinates were put right.
+    for table, producer, column in (
+        ("equipements", "universite-tours", "geom"),
+        ("dae", "chu-tours", "geom"),
+    ):
+        outside = _rows(
+            engine,
+            f"select count(*) from harmonised.{table} where producer = :producer "
+            f"and not (st_x({column}) between 0.6 and 0.8 and st_y({column}) between 47.3 and 47.45)",
+            producer=producer,
+        )[0][0]
+        assert outside == 0, (table, producer)
+
+
+def test_the_hospital_publishes_its_file_instead_of_dropping_it(platform, tmp_path: Path):
+    feeds, _, _, _ = platform
+    producers = [p.model_dump() for p in load_registry().producers]
+    drops = generate_demo(tmp_path, producers)
+    assert not (tmp_path / "chu-tours").exists()
+    assert any(p.parent.name == "dae" for p in drops)  # the communes still drop theirs
+    served = Path(feeds.home) / "feeds" / "chu-tours" / "dae" / "defibrillateurs-chu-tours.csv"
+    rows = list(csv.DictReader(io.StringIO(served.read_text(encoding="utf-8"))))
+    assert len(rows) == 10 and {r["expt_rais"] for r in rows} == {"CHRU de Tours"}
+    # The CKAN package names the CSV resource first among others, with the portal's link to it.
+    package = json.loads((Path(feeds.home) / "feeds" / "universite-tours-package_show.json").read_text())
+    assert package["success"] and [r["format"] for r in package["result"]["resources"]] == ["CSV", "PDF"]
 
 
 def test_gtfs_stops_become_a_published_geo_dataset(platform):

@@ -47,9 +47,18 @@ STYLES = {
 }
 
 
+# Producers that publish their file on their own server rather than dropping it: pipelines/feeds.py
+# serves what write() makes for them.
+PUBLISHED = {"chu-tours"}
+
+
 def generate(inbox: Path, producers: list[dict[str, Any]], *, seed: int = 37) -> list[Path]:
     communes = {p["id"]: p for p in producers if p.get("kind") == "commune"}
-    return [write(inbox, p, communes, seed=seed) for p in producers if p["id"] in STYLES]
+    return [
+        write(inbox, p, communes, seed=seed)
+        for p in producers
+        if p["id"] in STYLES and p["id"] not in PUBLISHED
+    ]
 
 
 def write(inbox: Path, producer: dict[str, Any], communes: dict[str, Any], *, seed: int = 37) -> Path:
