@@ -191,7 +191,8 @@ def demo(
     console.print(f"{len(files)} fichiers de démonstration déposés dans {inbox}")
     write_demo_feeds(_home() / "feeds", seed=seed)
     console.print(
-        f"Flux des opérateurs de démonstration (HTTP, CKAN, OpenDataSoft, WFS, GTFS, SQL) : {_home() / 'feeds'}"
+        "Flux des opérateurs de démonstration (HTTP, CKAN, OpenDataSoft, WFS, GTFS, SQL) : "
+        f"{_home() / 'feeds'}"
     )
 
 
