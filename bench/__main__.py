@@ -475,6 +475,14 @@ def main(argv: list[str]) -> int:
     day = date.today().isoformat()
     results = HERE / "results"
     results.mkdir(exist_ok=True)
+    # A subset run (`python -m bench demo`) updates its own rows in the day's results and keeps the others.
+    previous = results / f"{day}.json"
+    if previous.exists() and only < set(BENCHES) | {"demo"}:
+        measured = {r.measure for r in rows}
+        kept = [Row(**r) for r in json.loads(previous.read_text(encoding="utf-8"))["rows"]]
+        order = [r.measure for r in kept]
+        rows = [r for r in kept if r.measure not in measured] + rows
+        rows.sort(key=lambda r: order.index(r.measure) if r.measure in order else len(order))
     payload = {
         "date": day,
         "machine": {
@@ -488,7 +496,7 @@ def main(argv: list[str]) -> int:
     (results / f"{day}.json").write_text(
         json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    if only >= set(BENCHES):
+    if {r.measure for r in rows} and (only >= set(BENCHES) or previous.exists()):
         write_readme(table_markdown(rows, day))
     _log(table_markdown(rows, day))
     _log(f"total {payload['seconds_total']:.0f} s")
