@@ -2,8 +2,8 @@
 
 Each (dataset, producer) partition with work is one Dagster run of the dataset's ingest assets, so a
 failing producer fails only its own run; the territory and its publication are then materialised once
-per dataset that changed. Runs are recorded in the instance under ``DAGSTER_HOME``, so ``dagster dev``
-shows them.
+per dataset that changed. With ``history``, runs are recorded in the instance under ``DAGSTER_HOME`` so
+``dagster dev`` shows them; otherwise they live in memory (see ``run_pending``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from resources.harvest.resource import Harvester
 from resources.store import Store
 from resources.warehouse import Warehouse
 
-# The console shows progress and the final table; Dagster's step-by-step log stays in the instance.
+# The console shows progress and the final table; failures are summarised by the CLI, not Dagster's log.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
