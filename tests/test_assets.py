@@ -7,14 +7,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from conftest import REFERENCE, SHARED_SCHEMAS
+from pipeline_runs import pipeline_runs
 
-from assets.factory import build_dataset_assets
-from assets.keys import asset_key
 from pipelines.definitions import build_definitions
-from pipelines.registry import load_registry
-from resources.harvest.resource import Harvester
 from resources.store import Store
-from resources.warehouse import Warehouse
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 INVALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-invalide-erreurs-cellules.csv"
@@ -23,37 +19,11 @@ LOT = REFERENCE / "real-world-subventions" / "DEP_Lot_Subventions_2017_DONNEES.x
 
 @pytest.fixture()
 def platform(home: Path, fresh_pg_url: str):
-    registry = load_registry()
-    dataset = registry.dataset("subventions")
-    store = Store(home=str(home))
-    warehouse = Warehouse(url=fresh_pg_url, home=str(home))
-    warehouse.setup()
-    resources = {"store": store, "warehouse": warehouse, "harvester": Harvester()}
-    assets = build_dataset_assets(registry, dataset)
-    instance = dg.DagsterInstance.ephemeral()
-
-    def ingest(producer: str) -> dg.ExecuteInProcessResult:
-        return dg.materialize(
-            assets,
-            selection=[asset_key(dataset, "harvested"), asset_key(dataset, "harmonised")],
-            partition_key=producer,
-            resources=resources,
-            instance=instance,
-            raise_on_error=False,
-        )
-
-    def publish() -> dg.ExecuteInProcessResult:
-        return dg.materialize(
-            assets,
-            selection=[asset_key(dataset, "territory"), asset_key(dataset, "published")],
-            resources=resources,
-            instance=instance,
-        )
-
+    runs = pipeline_runs(home, fresh_pg_url)
     engine = sa.create_engine(fresh_pg_url)
-    yield store, ingest, publish, engine
+    yield runs.store, runs.ingest, runs.publish, engine
     engine.dispose()
-    warehouse.dispose()
+    runs.warehouse.dispose()
 
 
 def _scalar(engine, query: str, **params):

@@ -22,15 +22,14 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from conftest import REPO, SHARED_SCHEMAS
+from pipeline_runs import pipeline_runs
 from typer.testing import CliRunner
 
-from assets.factory import build_dataset_assets, load_batch
-from assets.keys import asset_key
+from assets.factory import load_batch
 from pipelines.cli import app
 from pipelines.registry import load_registry
 from quality.schema import load_schema
 from resources import postgres_server
-from resources.harvest.resource import Harvester
 from resources.store import Store
 from resources.warehouse import Warehouse
 
@@ -189,26 +188,8 @@ def test_killed_territoire_run_keeps_the_inbox_file_and_the_next_run_completes(
 
 def _platform(home: Path, url: str) -> tuple[Callable[[str], dg.ExecuteInProcessResult], Store]:
     """The ingest assets of ``subventions`` materialised per partition, as tests/test_assets.py does."""
-    registry = load_registry()
-    dataset = registry.dataset("subventions")
-    store = Store(home=str(home))
-    warehouse = Warehouse(url=url, home=str(home))
-    warehouse.setup()
-    resources = {"store": store, "warehouse": warehouse, "harvester": Harvester()}
-    assets = build_dataset_assets(registry, dataset)
-    instance = dg.DagsterInstance.ephemeral()
-
-    def ingest(producer: str) -> dg.ExecuteInProcessResult:
-        return dg.materialize(
-            assets,
-            selection=[asset_key(dataset, "harvested"), asset_key(dataset, "harmonised")],
-            partition_key=producer,
-            resources=resources,
-            instance=instance,
-            raise_on_error=False,
-        )
-
-    return ingest, store
+    runs = pipeline_runs(home, url)
+    return runs.ingest, runs.store
 
 
 @pytest.mark.timeout(150)

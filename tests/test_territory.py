@@ -8,13 +8,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from conftest import SHARED_SCHEMAS
+from pipeline_runs import pipeline_runs
 
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
 from pipelines.registry import load_registry
-from resources.harvest.resource import Harvester
-from resources.store import Store
-from resources.warehouse import Warehouse
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 UNIQUE_KEY = "gate_unique_idAttribuant_referenceDecision"
@@ -22,40 +19,22 @@ UNIQUE_KEY = "gate_unique_idAttribuant_referenceDecision"
 
 @pytest.fixture()
 def platform(home: Path, fresh_pg_url: str):
-    registry = load_registry()
-    dataset = registry.dataset("subventions").model_copy(
-        update={"consolidation": {"key": ["idAttribuant", "referenceDecision"], "prefer": ["metropole"]}}
+    dataset = (
+        load_registry()
+        .dataset("subventions")
+        .model_copy(
+            update={"consolidation": {"key": ["idAttribuant", "referenceDecision"], "prefer": ["metropole"]}}
+        )
     )
-    store = Store(home=str(home))
-    warehouse = Warehouse(url=fresh_pg_url, home=str(home))
-    warehouse.setup()
-    resources = {"store": store, "warehouse": warehouse, "harvester": Harvester()}
-    assets = build_dataset_assets(registry, dataset)
-    instance = dg.DagsterInstance.ephemeral()
+    runs = pipeline_runs(home, fresh_pg_url, dataset)
 
     def ingest(producer: str) -> None:
-        result = dg.materialize(
-            assets,
-            selection=[asset_key(dataset, "harvested"), asset_key(dataset, "harmonised")],
-            partition_key=producer,
-            resources=resources,
-            instance=instance,
-        )
-        assert result.success
-
-    def publish() -> dg.ExecuteInProcessResult:
-        return dg.materialize(
-            assets,
-            selection=[asset_key(dataset, "territory"), asset_key(dataset, "published")],
-            resources=resources,
-            instance=instance,
-            raise_on_error=False,
-        )
+        assert runs.ingest(producer).success
 
     engine = sa.create_engine(fresh_pg_url)
-    yield dataset, store, warehouse, ingest, publish, engine
+    yield dataset, runs.store, runs.warehouse, ingest, lambda: runs.publish(raise_on_error=False), engine
     engine.dispose()
-    warehouse.dispose()
+    runs.warehouse.dispose()
 
 
 def _rows(engine, query: str) -> list[tuple]:

@@ -8,36 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
-import dagster as dg
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the shared run helper
 
-from assets.factory import build_dataset_assets
-from assets.keys import asset_key
-from pipelines.registry import load_registry
-from resources.harvest.resource import Harvester
-from resources.store import Store
-from resources.warehouse import Warehouse
+from pipeline_runs import pipeline_runs  # noqa: E402
 
 
 def main(home: str, url: str, producers: list[str]) -> None:
-    registry = load_registry()
-    dataset = registry.dataset("subventions")
-    resources = {
-        "store": Store(home=home),
-        "warehouse": Warehouse(url=url, home=home),
-        "harvester": Harvester(),
-    }
-    assets = build_dataset_assets(registry, dataset)
-    instance = dg.DagsterInstance.ephemeral()
+    runs = pipeline_runs(home, url)
     for producer in producers:
-        result = dg.materialize(
-            assets,
-            selection=[asset_key(dataset, "harvested"), asset_key(dataset, "harmonised")],
-            partition_key=producer,
-            resources=resources,
-            instance=instance,
-            raise_on_error=False,
-        )
+        result = runs.ingest(producer)
         print(json.dumps({"producer": producer, "success": result.success}), flush=True)
 
 
