@@ -304,6 +304,16 @@ def _changes(diff: list[dict[str, Any]]) -> bool:
     return any(d["added"] or d["removed"] or d["changed"] for d in diff)
 
 
+def _comment_columns(conn: psycopg.Connection, schema_name: str, table: str, texts: dict[str, str]) -> None:
+    """COMMENT ON COLUMN for each ``column: text``: analysts read these in their SQL client."""
+    for column, text in texts.items():
+        conn.execute(
+            sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                sql.Identifier(schema_name, table, column), sql.Literal(text)
+            )
+        )
+
+
 # Dagster builds a fresh resource for every run; within one process (``territoire run``, a test
 # session) the connection pool and the knowledge that a dataset's tables exist are shared instead of
 # being rebuilt for each of the dozens of partition runs.
@@ -736,12 +746,7 @@ class Warehouse(dg.ConfigurableResource):
             "rule": "Règle de rapprochement déclarée au registre (clé, distance, préférence)",
             "reason": "Pourquoi cette ligne a gagné : producteur préféré ou lot le plus récent",
         }
-        for column, text in texts.items():
-            conn.execute(
-                sql.SQL("COMMENT ON COLUMN {} IS {}").format(
-                    sql.Identifier("published", duplicates, column), sql.Literal(text)
-                )
-            )
+        _comment_columns(conn, "published", duplicates, texts)
 
     @staticmethod
     def _comment_lineage(conn: psycopg.Connection, schema_name: str, table: str) -> None:
@@ -750,12 +755,7 @@ class Warehouse(dg.ConfigurableResource):
             "batch_id": "Lot d'origine (meta.batches.batch_id)",
             "source_row": "Numéro de ligne dans le fichier d'origine, tel qu'affiché par un tableur",
         }
-        for column, text in texts.items():
-            conn.execute(
-                sql.SQL("COMMENT ON COLUMN {} IS {}").format(
-                    sql.Identifier(schema_name, table, column), sql.Literal(text)
-                )
-            )
+        _comment_columns(conn, schema_name, table, texts)
 
     # -- loads ---------------------------------------------------------------------------------------
 
