@@ -2,9 +2,12 @@
 
 Header matching, in order of precedence: the producer's explicit mapping from the registry, the exact
 field name, a key insensitive to case/accents/spaces/punctuation (``Date convention`` ==
-``dateConvention`` == ``DATE_CONVENTION``), then a crosswalk declared for an older version of the
-schema (``quality/crosswalks/*.yaml``: renamed, combined and split columns). Two columns claiming one
-field: the first (by precedence, then by position) wins, the other is kept aside and reported.
+``dateConvention`` == ``DATE_CONVENTION``), the field's title under the same key (« Nom de
+l'attribuant »), the beginning of exactly one title (« Date de la convention » for « Date de la
+convention de subvention »; at least 6 letters, never ambiguous), then a crosswalk declared for an
+older version of the schema (``quality/crosswalks/*.yaml``: renamed, combined and split columns). Two
+columns claiming one field: the first (by precedence, then by position) wins, the other is kept aside
+and reported.
 
 Nothing is dropped: source columns that match no field are returned as ``extra`` with the same index,
 and invalid cells are left as they came for the validator to quarantine with their original value.
@@ -110,6 +113,14 @@ class HeaderMatch:
     warnings: list[str] = field(default_factory=list)
 
 
+def _only_title_starting_with(key: str, by_title: dict[str, str]) -> str | None:
+    """The one field whose title starts with ``key``; None when none or several do, or the key is short."""
+    if len(key) < 6:
+        return None
+    found = {name for title, name in by_title.items() if title.startswith(key)}
+    return found.pop() if len(found) == 1 else None
+
+
 def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | None = None) -> HeaderMatch:
     """Match source columns (any order) to the schema's fields; see the module docstring for precedence."""
     columns = [str(c) for c in columns]
@@ -117,6 +128,12 @@ def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | Non
     by_key: dict[str, str] = {}
     for name in names:
         by_key.setdefault(header_key(name), name)
+    # Templates generated from a schema (Validata's, a portal's) often head columns with the fields'
+    # titles: « Nom de l'attribuant » for nomAttribuant.
+    by_title: dict[str, str] = {}
+    for fld in schema.fields:
+        if getattr(fld, "title", None):
+            by_title.setdefault(header_key(fld.title), fld.name)
     keys = {c: header_key(c) for c in columns}
     warnings: list[str] = []
     fields: dict[str, str] = {}
@@ -144,7 +161,12 @@ def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | Non
                 f"Correspondance déclarée « {column} » → « {target} » ignorée : le schéma "
                 f"{schema.name} n'a pas de champ « {target} »."
             )
-    tiers = (("exact", lambda c: c if c in names else None), ("key", lambda c: by_key.get(keys[c])))
+    tiers = (
+        ("exact", lambda c: c if c in names else None),
+        ("key", lambda c: by_key.get(keys[c])),
+        ("title", lambda c: by_title.get(keys[c])),
+        ("title-start", lambda c: _only_title_starting_with(keys[c], by_title)),
+    )
     for route, find in tiers:
         for column in columns:
             if column in claimed or column in mapping or keys[column] in mapping_by_key:

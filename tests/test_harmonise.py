@@ -295,3 +295,26 @@ def test_with_point_adds_a_documented_geopoint_field() -> None:
     assert schema.field_names == [*base.field_names, "geom"] and "geom" not in base.field_names
     with pytest.raises(KeyError, match="hauteur_max"):
         base.with_point("hauteur_max", "latitude")
+
+
+def test_headers_written_as_the_fields_titles_are_matched():
+    schema = load_schema("scdl-subventions")
+    columns = [
+        "Nom de l'attribuant",
+        "Identification de l'attribuant",
+        "Date de la convention",  # the title is « Date de la convention de subvention »
+        "Nom du bénéficiaire",
+        "Identification SIRET du bénéficiaire",
+        "Montant total de la subvention",
+        "Nom",  # too short to stand for a title: left unmatched
+    ]
+    match = match_headers(columns, schema)
+    assert match.fields == {
+        "Nom de l'attribuant": "nomAttribuant",
+        "Identification de l'attribuant": "idAttribuant",
+        "Date de la convention": "dateConvention",
+        "Nom du bénéficiaire": "nomBeneficiaire",
+        "Identification SIRET du bénéficiaire": "idBeneficiaire",
+        "Montant total de la subvention": "montant",
+    }
+    assert match.unmatched == ["Nom"]
