@@ -75,6 +75,8 @@ HEADER_SCAN_RECORDS = 50
 BINARY_CONTROL_RATIO = 0.05
 # ODS is parsed into a DOM by odfpy (≈10x the XML size in memory): keep content.xml reasonable.
 MAX_ODS_CONTENT_BYTES = 200 * 1024**2
+# xlrd reads a whole .xls in memory, about 10× its size; the format itself stops at 65,536 rows.
+MAX_XLS_BYTES = 100 * 1024**2
 # A non-empty ODS row repeated more than this is a crafted expansion bomb, not a spreadsheet.
 MAX_ODS_ROW_REPEAT = 100_000
 # Bytes per read when checking that a whole file is valid UTF-8.
@@ -170,6 +172,8 @@ def read_table(path: Path, *, sheet: str | None = None) -> StagedTable:
         return read_geo(path)
     if kind == "xlsx":
         return _read_xlsx(path, sheet)
+    if kind == "xls":
+        return _read_xls(path, sheet)
     if kind == "ods":
         return _read_ods(path, sheet, entries)
     if path.stat().st_size > MAX_IN_MEMORY_BYTES:
@@ -217,7 +221,7 @@ def iter_table(path: Path, *, chunk_rows: int = 200_000, sheet: str | None = Non
 
 # --- dispatch ------------------------------------------------------------------------------------------
 def _kind(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
-    """``csv``, ``xlsx``, ``ods`` or ``geo`` from the content (magic bytes), the suffix breaking ties."""
+    """``csv``, ``xlsx``, ``xls``, ``ods`` or ``geo``, from the magic bytes; the suffix breaks ties."""
     if not path.is_file():
         raise RefusedFile(path, "missing", "il est introuvable")
     size = path.stat().st_size
@@ -257,11 +261,14 @@ def _kind(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
             "c'est une archive zip qui n'est ni un tableur XLSX/ODS ni un Shapefile",
         )
     if head.startswith(_OLE2):
-        raise RefusedFile(
-            path,
-            "unsupported-format",
-            "c'est un classeur Excel 97-2003 (.xls) ; enregistrez-le au format .xlsx, .ods ou .csv",
-        )
+        # Excel 97-2003 workbooks (and Word/PowerPoint files, which xlrd refuses as corrupt).
+        if size > MAX_XLS_BYTES:
+            raise RefusedFile(
+                path,
+                "too-large",
+                f"ce classeur .xls dépasse {MAX_XLS_BYTES // 2**20} Mo ; exportez-le en CSV",
+            )
+        return "xls", []
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise RefusedFile(path, "binary", f"c'est {what}, pas un tableau")
@@ -892,6 +899,52 @@ def _read_xlsx(path: Path, sheet: str | None) -> StagedTable:
         return _table_from_rows(path, list(rows_of(name)), "xlsx", name)
     finally:
         workbook.close()
+
+
+def _read_xls(path: Path, sheet: str | None) -> StagedTable:
+    """Excel 97-2003, still what many town halls' accounting software exports (xlrd reads it)."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:  # xlrd raises its own XLRDError and struct/OLE errors for damaged files
+        raise RefusedFile(
+            path, "corrupt", f"ce n'est pas un classeur Excel 97-2003 lisible ({type(exc).__name__})"
+        ) from None
+    try:
+
+        def rows_of(name: str) -> Iterator[list[str]]:
+            worksheet = book.sheet_by_name(name)
+            if worksheet.ncols > MAX_COLUMNS:
+                raise RefusedFile(
+                    path, "too-many-columns", f"la feuille « {name} » a plus de {MAX_COLUMNS} colonnes"
+                )
+            for r in range(worksheet.nrows):
+                yield [_xls_cell_text(cell, book.datemode) for cell in worksheet.row(r)]
+
+        name = _choose_sheet(path, book.sheet_names(), sheet, rows_of)
+        return _table_from_rows(path, list(rows_of(name)), "xls", name)
+    finally:
+        book.release_resources()
+
+
+def _xls_cell_text(cell: object, datemode: int) -> str:
+    """xlrd gives dates as day numbers and booleans as 0/1: turn them back into what the cell showed."""
+    import xlrd
+
+    kind, value = cell.ctype, cell.value
+    if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return ""
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            return cell_text(xlrd.xldate_as_datetime(value, datemode))
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return cell_text(value)
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return cell_text(bool(value))
+    if kind == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(value, "")
+    return cell_text(value)
 
 
 def _read_ods(path: Path, sheet: str | None, entries: list[zipfile.ZipInfo]) -> StagedTable:

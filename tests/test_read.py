@@ -279,3 +279,34 @@ def test_ods_with_repeats_dates_and_ids(tmp_path: Path) -> None:
     assert list(staged.frame.index) == [3, 9]
     assert staged.frame.loc[3].tolist() == ["21860194600000", "2017-12-21", "1500.5", "Société"]
     assert staged.frame.loc[9].tolist() == ["123", "", "2", "Tours"]
+
+
+def test_excel_97_2003_xls(tmp_path: Path) -> None:
+    """Old .xls exports: title line, SIRET stored as a number, a real Excel date, a boolean."""
+    import datetime as dt
+
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Subventions 2023")
+    dates = xlwt.easyxf(num_format_str="DD/MM/YYYY")
+    sheet.write(0, 0, "Subventions versées en 2023")
+    for c, name in enumerate(
+        ["nomBeneficiaire", "idBeneficiaire", "dateConvention", "montant", "notificationUE"]
+    ):
+        sheet.write(2, c, name)
+    sheet.write(3, 0, "Association des Amis de Druye")
+    sheet.write(3, 1, 21860194600000.0)
+    sheet.write(3, 2, dt.datetime(2023, 3, 14), dates)
+    sheet.write(3, 3, 1500.5)
+    sheet.write(3, 4, False)
+    path = tmp_path / "subventions.xls"
+    book.save(str(path))
+
+    staged = read_table(path)
+    assert staged.format == "xls" and staged.sheet == "Subventions 2023" and staged.header_line == 3
+    row = staged.frame.loc[4]
+    assert row["nomBeneficiaire"] == "Association des Amis de Druye"
+    assert row["idBeneficiaire"] == "21860194600000"
+    assert row["dateConvention"] == "2023-03-14"
+    assert row["montant"] == "1500.5" and row["notificationUE"] == "false"

@@ -46,9 +46,10 @@ def test_empty_blank_and_header_only(tmp_path: Path) -> None:
 def test_binary_and_known_binary_formats(tmp_path: Path) -> None:
     _refused(_file(tmp_path, "x.csv", os.urandom(5000)), "binary")
     _refused(_file(tmp_path, "doc.csv", b"%PDF-1.4\n" + b"x" * 100), "binary")
+    # An OLE2 container that is not a readable Excel 97-2003 workbook (a damaged .xls, a .doc).
     _refused(
         _file(tmp_path, "vieux.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600),
-        "unsupported-format",
+        "corrupt",
     )
 
 
