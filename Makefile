@@ -36,7 +36,7 @@ bench: install
 	$(BIN)/python -m bench
 
 dev: install
-	DAGSTER_HOME=$(TERRITOIRE_HOME)/dagster $(BIN)/dagster dev -m pipelines.definitions
+	$(BIN)/territoire dev
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -307,6 +307,24 @@ def approve(
     console.print(f"Fichiers et catalogue réécrits dans {_home() / 'publish'}.")
 
 
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="port de l'interface Dagster")] = 3000,
+) -> None:
+    """Lance l'interface Dagster (graphe, partitions, contrôles, capteur de la boîte de réception)."""
+    import subprocess
+
+    from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
+
+    _prepare_dagster_home()
+    with ExitStack() as stack:
+        if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
+            stack.enter_context(start_demo_feeds(_home()))  # the demo operators' feeds, on loopback
+        dagster = Path(sys.executable).parent / "dagster"
+        command = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+        raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
+
+
 def _date(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
 
