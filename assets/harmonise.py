@@ -4,7 +4,8 @@ Header matching, in order of precedence: the producer's explicit mapping from th
 field name, a key insensitive to case/accents/spaces/punctuation (``Date convention`` ==
 ``dateConvention`` == ``DATE_CONVENTION``), the field's title under the same key (« Nom de
 l'attribuant »), the beginning of exactly one title (« Date de la convention » for « Date de la
-convention de subvention »; at least 6 letters, never ambiguous), then a crosswalk declared for an
+convention de subvention »; at least 6 letters, never ambiguous) after the aliases declared in
+``quality/aliases/<schema>.yaml`` (« SIRET bénéficiaire »), then a crosswalk declared for an
 older version of the schema (``quality/crosswalks/*.yaml``: renamed, combined and split columns). Two
 columns claiming one field: the first (by precedence, then by position) wins, the other is kept aside
 and reported.
@@ -29,6 +30,7 @@ from assets.geometry import Points, format_degrees, outside_territory, points_fr
 from assets.normalise import normalise_column
 
 CROSSWALK_DIR = Path(__file__).resolve().parents[1] / "quality" / "crosswalks"
+ALIASES_DIR = Path(__file__).resolve().parents[1] / "quality" / "aliases"
 ERROR_COLUMNS = ["row", "field", "rule", "value", "message"]
 
 
@@ -96,6 +98,18 @@ def crosswalks_for(schema: Any, directory: Path = CROSSWALK_DIR) -> list[Crosswa
     ]
 
 
+@cache
+def _aliases(schema_id: str) -> dict[str, str]:
+    """header key → field, from ``quality/aliases/<schema>.yaml`` (headers producers write in practice)."""
+    path = ALIASES_DIR / f"{schema_id}.yaml"
+    if not path.is_file():
+        return {}
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {
+        header_key(alias): field for field, aliases in (doc.get("aliases") or {}).items() for alias in aliases
+    }
+
+
 @dataclass
 class HeaderMatch:
     """How a file's headers map to a schema's fields."""
@@ -128,6 +142,7 @@ def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | Non
     by_key: dict[str, str] = {}
     for name in names:
         by_key.setdefault(header_key(name), name)
+    aliases = _aliases(Path(str(getattr(schema, "path", "") or "")).parent.name)
     # Templates generated from a schema (Validata's, a portal's) often head columns with the fields'
     # titles: « Nom de l'attribuant » for nomAttribuant.
     by_title: dict[str, str] = {}
@@ -165,6 +180,7 @@ def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | Non
         ("exact", lambda c: c if c in names else None),
         ("key", lambda c: by_key.get(keys[c])),
         ("title", lambda c: by_title.get(keys[c])),
+        ("alias", lambda c: aliases.get(keys[c]) if aliases.get(keys[c]) in names else None),
         ("title-start", lambda c: _only_title_starting_with(keys[c], by_title)),
     )
     for route, find in tiers:

@@ -44,6 +44,7 @@ KIND_LABELS_FR = {
     "whitespace": "espaces en début ou fin de cellule retirés",
     "number": "nombres réécrits (virgule décimale, séparateurs de milliers, €)",
     "integer": "entiers écrits comme décimaux (1.0 → 1)",
+    "percent": "pourcentages convertis en fraction (45 % → 0.45)",
     "identifier": "identifiants numériques réécrits (SIRET, INSEE…)",
     "date": "dates mises au format AAAA-MM-JJ",
     "datetime": "dates-heures mises au format ISO 8601",
@@ -104,8 +105,20 @@ _PLAIN_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 
 
 def normalise_number(series: pd.Series) -> tuple[pd.Series, int]:
-    """Decimal comma, thousands separators and a euro sign, for number and integer fields."""
+    """Decimal comma, thousands separators and a euro sign, for number and integer fields.
+
+    ``2.000`` alone is ambiguous (two, or two thousand); in a column whose other values write their
+    decimals with a comma and never with a point, the point can only group thousands.
+    """
     bare = series.str.replace(rf"^€{_SP}*|{_SP}*€$", "", regex=True)
+    dotted_thousands = bare.str.fullmatch(r"[+-]?\d{1,3}\.\d{3}").fillna(False)
+    if dotted_thousands.any():
+        comma_decimals = bare.str.fullmatch(rf"[+-]?\d{{1,3}}(?:{_SP}?\d{{3}})*,\d+|[+-]?\d+,\d+").fillna(
+            False
+        )
+        point_decimals = bare.str.fullmatch(r"[+-]?\d*\.\d+").fillna(False) & ~dotted_thousands
+        if comma_decimals.any() and not point_decimals.any():
+            bare = bare.where(~dotted_thousands, bare.str.replace(".", "", regex=False))
     result = series.copy()
     done = bare.str.fullmatch(_PLAIN_NUMBER) & (bare != series)
     result = _replace_where(result, done, bare)
@@ -123,6 +136,19 @@ def normalise_number(series: pd.Series) -> tuple[pd.Series, int]:
         result[mask] = rewritten
         done = done | mask
     return result, _changed(series, result)
+
+
+def normalise_percent(series: pd.Series) -> tuple[pd.Series, int]:
+    """``100%``, ``45 %``, ``12,5 %`` → ``1``, ``0.45``, ``0.125``: only for a field bounded by 1, a share
+    written as a fraction, where a percent sign cannot mean anything else."""
+    match = series.str.extract(rf"^([+-]?\d+(?:[.,]\d+)?){_SP}*%$", expand=False)
+    mask = match.notna()
+    if not mask.any():
+        return series, 0
+    shares = pd.to_numeric(match[mask].str.replace(",", ".", regex=False), errors="coerce") / 100
+    new = series.copy()
+    new[mask] = shares.map(lambda v: f"{v:.10g}")
+    return new, _changed(series, new)
 
 
 def normalise_integer(series: pd.Series) -> tuple[pd.Series, int]:
@@ -343,6 +369,9 @@ def normalise_column(
     pattern = constraints.get("pattern")
     kind = field.type
     if kind in ("number", "integer"):
+        maximum = constraints.get("maximum")
+        if kind == "number" and isinstance(maximum, int | float) and maximum <= 1:
+            series = step("percent", normalise_percent(series))
         series = step("number", normalise_number(series))
         if kind == "integer":
             series = step("integer", normalise_integer(series))

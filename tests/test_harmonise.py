@@ -318,3 +318,15 @@ def test_headers_written_as_the_fields_titles_are_matched():
         "Montant total de la subvention": "montant",
     }
     assert match.unmatched == ["Nom"]
+
+
+def test_declared_aliases_match_the_headers_communes_write():
+    schema = load_schema("scdl-subventions")
+    match = match_headers(["SIRET bénéficiaire", "N° RNA", "Montant accordé", "Délibération", "Taux"], schema)
+    assert match.fields == {
+        "SIRET bénéficiaire": "idBeneficiaire",
+        "N° RNA": "rnaBeneficiaire",
+        "Montant accordé": "montant",
+        "Délibération": "referenceDecision",
+        "Taux": "pourcentageSubvention",
+    }

@@ -238,3 +238,18 @@ def test_vectorised_on_a_million_cells_in_seconds() -> None:
     new, counts = n.normalise_column(big, schema.field("montant"))
     assert counts == {"number": 500_000}
     assert time.perf_counter() - start < 20
+
+
+def test_percent_sign_in_a_share_field_becomes_a_fraction():
+    series = pd.Series(["100%", "45 %", "12,5 %", "0.5", "beaucoup %"], dtype="str")
+    new, changed = n.normalise_percent(series)
+    assert list(new) == ["1", "0.45", "0.125", "0.5", "beaucoup %"] and changed == 3
+
+
+def test_point_groups_thousands_only_where_the_column_writes_decimals_with_a_comma():
+    french = n.normalise_number(pd.Series(["1 500,50", "2.000", "300"], dtype="str"))[0]
+    assert list(french) == ["1500.50", "2000", "300"]
+    english = n.normalise_number(pd.Series(["1.5", "2.000", "300"], dtype="str"))[0]
+    assert list(english) == ["1.5", "2.000", "300"]  # a decimal point elsewhere: left as written
+    alone = n.normalise_number(pd.Series(["2.000", "300"], dtype="str"))[0]
+    assert list(alone) == ["2.000", "300"]  # nothing tells: left for the validator

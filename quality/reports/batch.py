@@ -39,6 +39,7 @@ NORMALISATION_LABELS_FR: dict[str, str] = {
     "thousands_separator": "séparateurs de milliers retirés",
     "currency": "symboles monétaires retirés",
     "integer": "entiers écrits comme décimaux (1.0 → 1)",
+    "percent": "pourcentages convertis en fraction (45 % → 0.45)",
     "identifier": "identifiants numériques réécrits (SIRET, INSEE…)",
     "siret": "numéros SIRET réécrits sur 14 chiffres",
     "insee": "codes INSEE réécrits sur 5 caractères",
