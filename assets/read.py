@@ -54,7 +54,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from assets.safety import UnsafeFile, check_zip_xml_members, inspect_zip
+from assets.safety import UnsafeFile, check_zip_xml_members, inspect_zip, safe_extract
 
 # --- caps (why each value) -------------------------------------------------------------------------
 # Bytes read to guess encoding, delimiter and header: enough for ~thousands of ordinary lines.
@@ -77,6 +77,8 @@ BINARY_CONTROL_RATIO = 0.05
 MAX_ODS_CONTENT_BYTES = 200 * 1024**2
 # xlrd reads a whole .xls in memory, about 10× its size; the format itself stops at 65,536 rows.
 MAX_XLS_BYTES = 100 * 1024**2
+# A zip holding exactly one of these is read as that table (its size was checked by inspect_zip).
+ZIPPED_TABLES = {".csv", ".txt", ".tsv", ".xlsx", ".xls", ".ods"}
 # A non-empty ODS row repeated more than this is a crafted expansion bomb, not a spreadsheet.
 MAX_ODS_ROW_REPEAT = 100_000
 # Bytes per read when checking that a whole file is valid UTF-8.
@@ -174,6 +176,8 @@ def read_table(path: Path, *, sheet: str | None = None) -> StagedTable:
         return _read_xlsx(path, sheet)
     if kind == "xls":
         return _read_xls(path, sheet)
+    if kind == "zipped":
+        return _read_zipped(path, entries, sheet)
     if kind == "ods":
         return _read_ods(path, sheet, entries)
     if path.stat().st_size > MAX_IN_MEMORY_BYTES:
@@ -255,6 +259,9 @@ def _kind(path: Path) -> tuple[str, list[zipfile.ZipInfo]]:
             return "ods", entries
         if any(n.endswith(".shp") for n in lower):
             return "geo", entries
+        tables = [e for e in entries if not e.is_dir() and Path(e.filename).suffix.lower() in ZIPPED_TABLES]
+        if len(tables) == 1:
+            return "zipped", tables
         raise RefusedFile(
             path,
             "unsupported-format",
@@ -899,6 +906,24 @@ def _read_xlsx(path: Path, sheet: str | None) -> StagedTable:
         return _table_from_rows(path, list(rows_of(name)), "xlsx", name)
     finally:
         workbook.close()
+
+
+def _read_zipped(path: Path, entries: list[zipfile.ZipInfo], sheet: str | None) -> StagedTable:
+    """A zip holding one table (an extract sent by e-mail): that table, read as if dropped alone."""
+    import tempfile
+
+    (member,) = entries
+    with tempfile.TemporaryDirectory(prefix="territoire-zip-") as folder:
+        try:
+            (extracted,) = safe_extract(path, entries, Path(folder))
+        except UnsafeFile as exc:
+            raise RefusedFile(path, exc.reason, str(exc)) from None
+        if _kind(extracted)[0] == "zipped":
+            raise RefusedFile(path, "unsupported-format", "c'est une archive zip dans une archive zip")
+        staged = read_table(extracted, sheet=sheet)
+    staged.warnings.insert(0, f"Fichier « {member.filename} » lu dans l'archive « {path.name} ».")
+    staged.format = f"zip/{staged.format}"
+    return staged
 
 
 def _read_xls(path: Path, sheet: str | None) -> StagedTable:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import REFERENCE
 
-from assets.read import iter_table, read_table, unique_headers
+from assets.read import RefusedFile, iter_table, read_table, unique_headers
 
 SUBVENTIONS = REFERENCE / "real-world-subventions"
 POITIERS = (
@@ -310,3 +310,29 @@ def test_excel_97_2003_xls(tmp_path: Path) -> None:
     assert row["idBeneficiaire"] == "21860194600000"
     assert row["dateConvention"] == "2023-03-14"
     assert row["montant"] == "1500.5" and row["notificationUE"] == "false"
+
+
+def test_a_zip_holding_one_table_is_read_as_that_table(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "envoi-mairie.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "export/subventions 2023.csv", "nom;montant\r\nAmicale;1 500,50\r\nClub;300\r\n".encode("cp1252")
+        )
+    staged = read_table(path)
+    assert staged.format == "zip/csv" and list(staged.frame.index) == [2, 3]
+    assert staged.frame.loc[2, "montant"] == "1 500,50"
+    assert "subventions 2023.csv" in staged.warnings[0]
+
+
+def test_a_zip_of_several_tables_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "deux.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "x;y\n1;2\n")
+        archive.writestr("b.csv", "x;y\n1;2\n")
+    with pytest.raises(RefusedFile) as refused:
+        read_table(path)
+    assert refused.value.reason == "unsupported-format" and "deux.zip" in str(refused.value)

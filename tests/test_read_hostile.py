@@ -148,7 +148,7 @@ def test_billion_laughs_in_xlsx_ods_and_gml(tmp_path: Path) -> None:
 
 
 def test_other_zip_and_json(tmp_path: Path) -> None:
-    _refused(_zip(tmp_path / "autre.zip", {"notes.txt": b"bonjour"}), "unsupported-format")
+    _refused(_zip(tmp_path / "autre.zip", {"notes.md": b"bonjour"}), "unsupported-format")
     _refused(_file(tmp_path, "liste.json", b'[{"a": 1}]'), "unsupported-format")
     _refused(_file(tmp_path, "casse.xlsx", b"PK\x03\x04" + b"\x00" * 50), "corrupt")
 
