@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from assets.harmonise import harmonise
+from assets.harmonise import HeaderMatch, harmonise
 from assets.read import RefusedFile, StagedTable, read_table
 from quality.privacy import PrivacyRules, apply_privacy
 from quality.schema import TableSchema
@@ -91,7 +91,9 @@ def ingest_file(
     report["schema_version_read"] = harmonised.version_read
     report["normalisations"] = {k: int(v) for k, v in harmonised.normalisations.items() if v}
     report["warnings"].extend(harmonised.warnings)
-    report["structure"] = [_as_dict(issue) for issue in check_structure(list(source_of.values()), schema)] + [
+    report["structure"] = [
+        _as_dict(issue) for issue in check_structure(_fields_fed(harmonised.header_match, schema), schema)
+    ] + [
         {
             "level": "warning",
             "rule": "extra-column",
@@ -127,6 +129,15 @@ def ingest_file(
     report["errors"] = errors.to_dict("records")
     report["rejected_rows"] = quarantined.to_dict("records")
     return Ingested(accepted.reset_index(drop=True), quarantined, report)
+
+
+def _fields_fed(match: HeaderMatch, schema: TableSchema) -> list[str]:
+    """The schema fields the file feeds, in the file's order: matched columns first, then fields a
+    crosswalk builds (two v1 dates joined into one period) and the point the platform builds itself
+    (``TableSchema.with_point``), which no file is expected to carry."""
+    fed = list(match.fields.values())
+    built = set(schema.point_fields)
+    return fed + [f for f in schema.field_names if f not in fed and (f not in match.missing or f in built)]
 
 
 def _with_original_values(
