@@ -29,17 +29,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/")
 FRICTIONLESS_SLICE = 100_000
-STANDARD_RULES = {
-    "type",
-    "format",
-    "required",
-    "pattern",
-    "enum",
-    "minimum",
-    "maximum",
-    "minLength",
-    "maxLength",
-}
 
 
 @dataclass
@@ -99,7 +88,7 @@ def _frictionless_errors(path: Path, schema) -> tuple[float, list[tuple[int, str
 
 def bench_strict(paths: dict[str, Path]) -> list[Row]:
     from quality.schema import load_schema
-    from quality.strict import validate_file
+    from quality.strict import STANDARD_RULES, validate_file
 
     schema = load_schema("scdl-subventions")
     path = paths["1m-utf8"]

@@ -37,6 +37,26 @@ from assets.read import read_table
 from quality.schema import TableSchema
 from quality.validate import StructureIssue, Validation, check_structure, validate_frame
 
+# The rules frictionless knows too (Table Schema constraints): the ones parity with it is measured on.
+# Custom checks (SIRET, GPS…) and uniqueKeys are Validata's or ours alone.
+STANDARD_RULES = frozenset(
+    {
+        "type",
+        "format",
+        "required",
+        "pattern",
+        "enum",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "unique",
+        "primary-key",
+    }
+)
+
 
 @dataclass(frozen=True)
 class StrictReport:

@@ -16,23 +16,9 @@ from conftest import SHARED_SCHEMAS
 from frictionless import Detector
 
 from quality.schema import SCHEMAS_DIR, available_schemas, frictionless_descriptor, load_schema
-from quality.strict import validate_file
+from quality.strict import STANDARD_RULES, validate_file
 
-STANDARD = {
-    "type",
-    "format",
-    "required",
-    "pattern",
-    "enum",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "minLength",
-    "maxLength",
-    "unique",
-    "primary-key",
-}
+STANDARD = STANDARD_RULES
 
 
 def _examples() -> list[tuple[str, str]]:
