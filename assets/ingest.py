@@ -8,7 +8,7 @@ quarantined with at least one reason a person can read.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ def ingest_file(
     report["normalisations"] = {k: int(v) for k, v in harmonised.normalisations.items() if v}
     report["warnings"].extend(harmonised.warnings)
     report["structure"] = [
-        _as_dict(issue) for issue in check_structure(_fields_fed(harmonised.header_match, schema), schema)
+        asdict(issue) for issue in check_structure(_fields_fed(harmonised.header_match, schema), schema)
     ] + [
         {
             "level": "warning",
@@ -172,12 +172,6 @@ def _quarantine_rows(rows: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
             "errors": [by_row.get(int(r), []) for r in rows.index],
         }
     )
-
-
-def _as_dict(issue: Any) -> dict[str, Any]:
-    if isinstance(issue, dict):
-        return issue
-    return {k: getattr(issue, k) for k in ("level", "rule", "column", "message")}
 
 
 def _empty_accepted(schema: TableSchema) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from assets.publish import PublishedFile, write_bytes_atomically, write_publicat
 from pipelines.registry import Dataset, Registry
 from quality.reports.scoreboard import write_scoreboard
 from quality.schema import TableSchema, load_schema
+from resources.warehouse import LINEAGE
 
 TERRITORY_OUTLINE = Path(__file__).resolve().parents[1] / "quality" / "reference" / "tmvl-communes.geojson"
 LICENCES = {"etalab-2.0": LICENCE_OUVERTE_2_0, "odbl-1.0": ODBL_1_0}
@@ -43,7 +44,6 @@ FREQUENCIES = {
     "irregular": "IRREG",
 }
 MANIFEST = "manifest.json"
-LINEAGE = ["producer", "batch_id", "source_row"]
 
 
 def publish_files(

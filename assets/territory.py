@@ -14,7 +14,7 @@ from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, ru
 from resources.store import Store
 from resources.warehouse import Consolidation, Warehouse
 
-# The row-count expectation's upper bound: the gate only guards against a territory that shrinks.
+# The row-count expectation when nothing bounds it: a first publication may be of any size.
 _NO_CEILING = 2**31 - 1
 
 

@@ -93,17 +93,13 @@ def run(
     ] = False,
 ) -> None:
     """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
-    from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
     from pipelines.runner import run_pending
 
     registry = _registry()
     _check_ids(registry, producer=producer, dataset=dataset)
     _prepare_dagster_home()
     try:
-        with ExitStack() as stack:
-            if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
-                # The demo territory's operators: their feeds are served on loopback while the run lasts.
-                stack.enter_context(start_demo_feeds(_home()))
+        with _demo_feeds():
             outcome = run_pending(
                 registry, _home(), dataset=dataset, producer=producer, console=console, history=history
             )
@@ -314,12 +310,8 @@ def dev(
     """Lance l'interface Dagster (graphe, partitions, contrôles, capteur de la boîte de réception)."""
     import subprocess
 
-    from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
-
     _prepare_dagster_home()
-    with ExitStack() as stack:
-        if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
-            stack.enter_context(start_demo_feeds(_home()))  # the demo operators' feeds, on loopback
+    with _demo_feeds():
         dagster = Path(sys.executable).parent / "dagster"
         command = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
@@ -327,6 +319,17 @@ def dev(
 
 def _date(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
+
+
+def _demo_feeds() -> ExitStack:
+    """The demo territory's operator feeds, served on loopback while the block lasts, when
+    ``territoire demo`` wrote them and nothing else points the registry's feeds elsewhere."""
+    from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
+
+    stack = ExitStack()
+    if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
+        stack.enter_context(start_demo_feeds(_home()))
+    return stack
 
 
 def _prepare_dagster_home() -> Path:

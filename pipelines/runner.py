@@ -36,6 +36,11 @@ class RunOutcome:
     blocked: list[str] = field(default_factory=list)
 
 
+def platform_resources(home: Path) -> dict:
+    """The resources the assets ask for, on one home (and the warehouse it configures)."""
+    return {"store": Store(home=str(home)), "warehouse": Warehouse(home=str(home)), "harvester": Harvester()}
+
+
 def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:
     """Producers whose inbox holds files, whose archive holds unprocessed files, or who are harvested."""
     producers = []
@@ -62,10 +67,9 @@ def run_pending(
     costs about a second of SQLite writes per partition run, so the default keeps them in memory
     (batches, reports and checks' outcomes are in the warehouse and the reports either way)."""
     console = console or Console()
-    store = Store(home=str(home))
-    warehouse = Warehouse(home=str(home))
+    resources = platform_resources(home)
+    store, warehouse = resources["store"], resources["warehouse"]
     warehouse.setup()
-    resources = {"store": store, "warehouse": warehouse, "harvester": Harvester()}
     instance = dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral()
     outcome = RunOutcome(warehouse=warehouse.masked_url)
     datasets = [registry.dataset(dataset)] if dataset else list(registry.datasets.values())
@@ -140,11 +144,7 @@ def write_publication_files(registry: Registry, home: Path, dataset: str) -> boo
         build_dataset_assets(registry, d),
         selection=[asset_key(d, "published")],
         instance=dg.DagsterInstance.ephemeral(),
-        resources={
-            "store": Store(home=str(home)),
-            "warehouse": Warehouse(home=str(home)),
-            "harvester": Harvester(),
-        },
+        resources=platform_resources(home),
         raise_on_error=False,
         run_config=QUIET,
     )
