@@ -34,6 +34,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.cli_start
 
 dev: install
 	$(BIN)/territoire dev

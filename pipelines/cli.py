@@ -9,54 +9,98 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import webbrowser
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from pipelines.registry import Registry, load_registry
+from pipelines.cli_french import FrenchTyper
+from pipelines.registry_index import RegistryIndex, registry_index
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from contextlib import ExitStack
+
+    from pipelines.registry import Registry
+
+app = FrenchTyper(
     help="territoire — la plateforme de données mutualisée de Tours Métropole Val de Loire.",
     no_args_is_help=True,
     add_completion=False,
 )
-# Tables are wide; when the output is not a terminal (CI logs, a pipe) do not wrap them at 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+
+
+class _LazyConsole:
+    """A rich ``Console`` built on first use: importing rich costs ~0.1 s that ``--help`` need not pay."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    @property
+    def real(self) -> Any:
+        """The rich ``Console`` itself, for code that uses it as a context manager or type-checks it."""
+        if self._console is None:
+            from rich.console import Console
+
+            options = dict(self._options)
+            if options.pop("wide_when_piped", False):
+                # Tables are wide; when the output is not a terminal (CI logs, a pipe) do not wrap them
+                # at 80 columns.
+                options["width"] = None if sys.stdout.isatty() else 160
+            self._console = Console(**options)
+        return self._console
+
+
+console: Any = _LazyConsole(wide_when_piped=True)
+err: Any = _LazyConsole(stderr=True)
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
 
 def _home() -> Path:
-    from resources.store import default_home
+    from resources.inbox import default_home
 
     return default_home()
 
 
 def _registry() -> Registry:
+    """The checked registry, for the commands that run the platform (``run``, ``approve``, ``demo``)."""
+    from pipelines.registry import load_registry
+
     return load_registry()
 
 
+def _index() -> RegistryIndex:
+    """The registry's ids as plain data, cached: what the quick commands need (``drop``, ``status``…)."""
+    try:
+        return registry_index(_home() / "cache")
+    except ValueError as exc:  # RegistryError, without importing pydantic to name it
+        raise _failure(f"registre invalide : {exc}", code=3) from None
+
+
 def _fail(message: str, code: int = 2) -> None:
+    raise _failure(message, code)
+
+
+def _failure(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]Erreur :[/] {message}")
-    raise typer.Exit(code)
+    return typer.Exit(code)
 
 
 def _known(what: str, ids: list[str]) -> str:
     return f"{what} connus : " + ", ".join(ids)
 
 
-def _check_ids(registry: Registry, *, producer: str | None = None, dataset: str | None = None) -> None:
+def _check_ids(
+    registry: Registry | RegistryIndex, *, producer: str | None = None, dataset: str | None = None
+) -> None:
     """Exit 2, listing the known ids, on a producer or dataset the registry does not know."""
-    if producer is not None and producer not in registry.producer_by_id:
+    if producer is not None and producer not in registry.producer_ids:
         _fail(f"producteur inconnu « {producer} ». " + _known("Producteurs", registry.producer_ids))
     if dataset is not None and dataset not in registry.datasets:
         _fail(f"jeu de données inconnu « {dataset} ». " + _known("Jeux de données", list(registry.datasets)))
@@ -64,23 +108,28 @@ def _check_ids(registry: Registry, *, producer: str | None = None, dataset: str 
 
 @app.command()
 def drop(
-    producer: Annotated[str, typer.Argument(help="identifiant du producteur, ex. tours")],
-    dataset: Annotated[str, typer.Argument(help="identifiant du jeu de données, ex. subventions")],
-    files: Annotated[list[Path], typer.Argument(help="fichiers à déposer", exists=True, dir_okay=False)],
+    producer: Annotated[
+        str, typer.Argument(metavar="PRODUCTEUR", help="identifiant du producteur, ex. tours")
+    ],
+    dataset: Annotated[
+        str, typer.Argument(metavar="JEU", help="identifiant du jeu de données, ex. subventions")
+    ],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FICHIERS", help="fichiers à déposer", exists=True, dir_okay=False)
+    ],
 ) -> None:
     """Dépose des fichiers dans la boîte de réception d'un producteur."""
-    from resources.store import Store
+    from resources.inbox import drop_file
 
-    registry = _registry()
-    _check_ids(registry, producer=producer, dataset=dataset)
-    if producer not in registry.datasets[dataset].producer_ids:
+    index = _index()
+    _check_ids(index, producer=producer, dataset=dataset)
+    if producer not in index.datasets[dataset]["producer_ids"]:
         _fail(
             f"« {producer} » n'a pas de source pour « {dataset} » dans le registre. "
-            + _known("Producteurs de ce jeu", registry.datasets[dataset].producer_ids)
+            + _known("Producteurs de ce jeu", index.datasets[dataset]["producer_ids"])
         )
-    store = Store(home=str(_home()))
     for path in files:
-        target = store.drop(producer, dataset, path)
+        target = drop_file(_home(), producer, dataset, path)
         console.print(f"déposé : {path} → {target}")
 
 
@@ -101,7 +150,7 @@ def run(
     try:
         with _demo_feeds():
             outcome = run_pending(
-                registry, _home(), dataset=dataset, producer=producer, console=console, history=history
+                registry, _home(), dataset=dataset, producer=producer, console=console.real, history=history
             )
     except Exception as exc:  # the platform itself failed: say so, exit 3
         _fail(f"la plateforme a échoué : {exc}", code=3)
@@ -128,7 +177,10 @@ def run(
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="fichier à valider tel quel")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FICHIER", exists=True, dir_okay=False, help="fichier à valider tel quel"),
+    ],
     schema: Annotated[str, typer.Option("--schema", help="schéma, ex. scdl-subventions")],
     format: Annotated[str, typer.Option("--format", help="text ou json")] = "text",
 ) -> None:
@@ -197,17 +249,15 @@ def status(
     late: Annotated[bool, typer.Option("--late", help="seulement les producteurs en retard")] = False,
 ) -> None:
     """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur."""
-    from assets.portal import scoreboard_inputs
-    from quality.reports.scoreboard import late_cells, scoreboard_rows
-    from resources.warehouse import Warehouse
+    from rich.table import Table
 
-    registry = _registry()
-    warehouse = Warehouse(home=str(_home()))
-    warehouse.setup()
-    producers, datasets, batches = scoreboard_inputs(registry, warehouse.batches())
+    from quality.coverage import coverage_cells, late_cells_of
+
+    producers, datasets, batches = _status_inputs()
     now = datetime.now(UTC)
+    rows = coverage_cells(producers, datasets, batches, now, str(_home() / "reports"))
     if late:
-        cells = late_cells(producers, datasets, batches, now)
+        cells = late_cells_of(rows, now)
         table = Table(title="Producteurs en retard")
         for column in ("producteur", "jeu", "dernière livraison", "attendue depuis"):
             table.add_column(column)
@@ -220,7 +270,7 @@ def status(
     table = Table(title="Couverture du territoire")
     for column in ("producteur", "jeu", "attendu", "livré", "lignes valides", "fraîcheur", "rapport"):
         table.add_column(column, overflow="fold")
-    for row in scoreboard_rows(producers, datasets, batches, now, str(_home() / "reports")):
+    for row in rows:
         share = row.get("valid_share")
         table.add_row(
             row["producer"],
@@ -234,16 +284,33 @@ def status(
     console.print(table)
 
 
+def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
+    """Producers, datasets and the batch log as the coverage cells read them (dataset ids, not tables)."""
+    from resources.batch_log import read_batches, warehouse_url
+
+    index = _index()
+    try:
+        batches = read_batches(warehouse_url(_home()))
+    except Exception as exc:  # no server, refused connection: say so in French, not a traceback
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _failure(f"lecture du journal des lots impossible : {reason}", code=3) from None
+    by_table = index.dataset_by_table()
+    for batch in batches:
+        batch["dataset"] = by_table.get(batch["dataset"], batch["dataset"])
+    return index.producers, list(index.datasets.values()), batches
+
+
 @app.command()
 def report(
-    producer: Annotated[str, typer.Argument(help="identifiant du producteur")],
-    dataset: Annotated[str, typer.Argument(help="identifiant du jeu de données")],
+    producer: Annotated[str, typer.Argument(metavar="PRODUCTEUR", help="identifiant du producteur")],
+    dataset: Annotated[str, typer.Argument(metavar="JEU", help="identifiant du jeu de données")],
     batch: Annotated[str | None, typer.Option(help="un lot précis (par défaut le dernier)")] = None,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="ouvrir dans le navigateur")] = False,
 ) -> None:
     """Affiche le chemin du rapport du dernier lot (ou d'un lot donné) d'un producteur."""
-    registry = _registry()
-    _check_ids(registry, producer=producer, dataset=dataset)
+    import webbrowser
+
+    _check_ids(_index(), producer=producer, dataset=dataset)
     folder = _home() / "reports" / producer / dataset
     reports = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
     if batch:
@@ -279,8 +346,8 @@ def docs(
 
 @app.command()
 def approve(
-    dataset: Annotated[str, typer.Argument(help="identifiant du jeu de données")],
-    version: Annotated[int, typer.Argument(help="numéro de la version retenue")],
+    dataset: Annotated[str, typer.Argument(metavar="JEU", help="identifiant du jeu de données")],
+    version: Annotated[int, typer.Argument(metavar="VERSION", help="numéro de la version retenue")],
 ) -> None:
     """Approuve une version retenue (trop de lignes retirées) : elle est alors publiée."""
     from resources.warehouse import Warehouse
@@ -324,6 +391,8 @@ def _date(value: datetime | None) -> str:
 def _demo_feeds() -> ExitStack:
     """The demo territory's operator feeds, served on loopback while the block lasts, when
     ``territoire demo`` wrote them and nothing else points the registry's feeds elsewhere."""
+    from contextlib import ExitStack
+
     from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
 
     stack = ExitStack()
@@ -335,6 +404,8 @@ def _demo_feeds() -> ExitStack:
 def _prepare_dagster_home() -> Path:
     """Dagster keeps its run history under the platform's home, configured by the repo's dagster.yaml."""
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or _home() / "dagster")
+    import shutil
+
     dagster_home.mkdir(parents=True, exist_ok=True)
     if not (dagster_home / "dagster.yaml").exists():
         shutil.copyfile(REPO_DAGSTER_YAML, dagster_home / "dagster.yaml")
@@ -343,6 +414,8 @@ def _prepare_dagster_home() -> Path:
 
 
 def _print_batches(batches: list[dict]) -> None:
+    from rich.table import Table
+
     table = Table(title="Lots traités")
     for column in ("jeu", "producteur", "fichier", "lues", "acceptées", "en quarantaine", "statut"):
         table.add_column(

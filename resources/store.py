@@ -12,36 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-SAFE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_UNSAFE_NAME_CHARS = re.compile(r"[^\w.\- ]+", re.UNICODE)
-
-
-def default_home() -> Path:
-    return Path(os.environ.get("TERRITOIRE_HOME", "var")).resolve()
-
-
-def safe_id(value: str, what: str) -> str:
-    """Refuse anything but a registry-style id before it becomes a path component."""
-    if not isinstance(value, str) or not SAFE_ID.fullmatch(value):
-        raise ValueError(f"invalid {what} id {value!r}: only lower-case letters, digits and '-' are allowed")
-    return value
-
-
-def safe_file_name(name: str) -> str:
-    """A basename that cannot climb out of a folder, start an option, or hide a NUL byte."""
-    base = name.replace("\x00", "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_NAME_CHARS.sub("_", base).strip(" .")
-    base = base.lstrip("-") or "fichier"
-    return base[:200]
+from resources.inbox import SAFE_ID, default_home, drop_file, inbox_dir, safe_file_name, safe_id
 
 
 def sha256_file(path: Path) -> str:
@@ -89,21 +67,14 @@ class Store(dg.ConfigurableResource):
         return self.root / "reports"
 
     def inbox(self, producer: str, dataset: str) -> Path:
-        return self.root / "inbox" / safe_id(producer, "producer") / safe_id(dataset, "dataset")
+        return inbox_dir(self.root, producer, dataset)
 
     def archive_dir(self, producer: str, dataset: str) -> Path:
         return self.root / "archive" / safe_id(producer, "producer") / safe_id(dataset, "dataset")
 
     def drop(self, producer: str, dataset: str, source: Path) -> Path:
         """Copy a file into the inbox (what ``territoire drop`` does); the copy appears atomically."""
-        folder = self.inbox(producer, dataset)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / safe_file_name(source.name)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".drop-", delete=False) as tmp:
-            with source.open("rb") as handle:
-                shutil.copyfileobj(handle, tmp)
-        os.replace(tmp.name, target)
-        return target
+        return drop_file(self.root, producer, dataset, source)
 
     def inbox_files(self, producer: str, dataset: str) -> list[Path]:
         """Files waiting in one inbox folder, oldest first; hidden and partial files are skipped."""

@@ -46,12 +46,12 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from pydantic import PrivateAttr
 
+from resources.batch_log import OWNER_ROLE
 from resources.postgres_server import ensure_server
 
 if TYPE_CHECKING:
     from quality.schema import Field, TableSchema
 
-OWNER_ROLE = "territoire_owner"
 ANALYST_ROLE = "territoire_analyst"
 SCHEMAS = ("harmonised", "quarantine", "published", "meta")
 READABLE = ("harmonised", "quarantine", "published")

@@ -116,6 +116,12 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
     conforms, report, _text, _seconds = validate_catalogue(data, catalogue_shapes(*FULL))
     assert conforms, violations(report)
 
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0, status.output
+    assert "joue-les-tours" in status.output and "luynes" in status.output
+    late = runner.invoke(app, ["status", "--late"])
+    assert late.exit_code == 0 and "retard" in late.output
+
     docs = runner.invoke(app, ["docs"])
     assert docs.exit_code == 0 and (env / "publish" / "dictionnaire.html").exists()
 

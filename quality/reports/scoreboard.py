@@ -26,31 +26,24 @@ Dataset quality score (0–100)
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
-from urllib.parse import quote
+from typing import Any
 
 import pandas as pd
 
-from quality.reports import as_utc, environment, fr_date, fr_percent, write_atomically
+from quality.coverage import ALLOWED_AGE, LATE_FACTOR, LateCell, coverage_cells, late_cells_of
+from quality.reports import environment, fr_date, fr_percent, write_atomically
 
-# Period plus grace, per declared frequency; an undeclared or unknown frequency is never "late".
-ALLOWED_AGE: dict[str, timedelta] = {
-    "annual": timedelta(days=365 + 30),
-    "quarterly": timedelta(days=92 + 14),
-    "monthly": timedelta(days=31 + 7),
-    "weekly": timedelta(days=7 + 2),
-    "daily": timedelta(days=2),
-}
 FREQUENCY_LABELS_FR = {
     "annual": "annuelle",
     "quarterly": "trimestrielle",
     "monthly": "mensuelle",
     "weekly": "hebdomadaire",
     "daily": "quotidienne",
+    "semiannual": "semestrielle",
+    "irregular": "irrégulière",
 }
-LATE_FACTOR = 0.5
 DESCRIPTION_MIN_LENGTH = 100  # udata's QUALITY_DESCRIPTION_LENGTH
 OPEN_LICENCES = {
     "etalab-2.0", "lov2", "licence-ouverte", "licence-ouverte-2.0", "odbl", "odc-odbl", "cc-by",
@@ -78,89 +71,29 @@ CRITERIA_FR: dict[str, str] = {
 }
 
 
-class LateCell(NamedTuple):
-    """A (producer, dataset) whose data is older than its frequency allows (or never came)."""
-
-    producer: str
-    dataset: str
-    last_delivery: datetime | None
-    due: datetime | None  # None: expected and never delivered, so due already
-
-
 def scoreboard_rows(
     producers: list[dict[str, Any]],
     datasets: list[dict[str, Any]],
-    batches: pd.DataFrame,
+    batches: pd.DataFrame | None,
     now: datetime,
     reports_base: str = "",
 ) -> list[dict[str, Any]]:
     """One dict per cell that matters (expected or delivered), for the page and the CLI table."""
-    now = as_utc(now)
-    last, last_loaded = _last_batches(batches)
-    names = {p["id"]: p.get("name") or p["id"] for p in producers}
-    rows = []
-    for ds in datasets:
-        expected = set(ds.get("expected_from") or [])
-        delivered = set(
-            last.index.get_level_values("producer")[last.index.get_level_values("dataset") == ds["id"]]
-        )
-        allowed = ALLOWED_AGE.get(str(ds.get("frequency") or ""))
-        for pid in [p["id"] for p in producers if p["id"] in expected | delivered]:
-            key = (pid, ds["id"])
-            batch = last.loc[key] if key in last.index else None
-            loaded = last_loaded.loc[key] if key in last_loaded.index else None
-            delivered_at = as_utc(loaded["received_at"]) if loaded is not None else None
-            due = delivered_at + allowed if delivered_at is not None and allowed is not None else None
-            if loaded is None:
-                late = pid in expected
-            else:
-                late = due is not None and now > due
-            share = _valid_share(batch) if batch is not None else None
-            rows.append(
-                {
-                    "producer": pid,
-                    "producer_name": names.get(pid, pid),
-                    "dataset": ds["id"],
-                    "dataset_title": ds.get("title") or ds["id"],
-                    "expected": pid in expected,
-                    "delivered": batch is not None,
-                    "last_batch": batch["batch_id"] if batch is not None else None,
-                    "last_status": batch["status"] if batch is not None else None,
-                    "last_received_at": as_utc(batch["received_at"]) if batch is not None else None,
-                    "last_loaded_at": delivered_at,
-                    "rows_read": int(batch["rows_read"]) if batch is not None else 0,
-                    "rows_accepted": int(batch["rows_accepted"]) if batch is not None else 0,
-                    "valid_share": share,
-                    "late": bool(late),
-                    "due": due,
-                    "report_url": report_url(reports_base, pid, ds["id"], batch["batch_id"])
-                    if batch is not None
-                    else None,
-                    "score": _cell_score(share, late, batch is not None),
-                }
-            )
-    return rows
+    return coverage_cells(producers, datasets, _records(batches), now, reports_base)
 
 
 def late_cells(
     producers: list[dict[str, Any]],
     datasets: list[dict[str, Any]],
-    batches: pd.DataFrame,
+    batches: pd.DataFrame | None,
     now: datetime,
 ) -> list[LateCell]:
     """The cells whose last loaded delivery is past due, most overdue first (never delivered first)."""
-    late = [
-        LateCell(r["producer"], r["dataset"], r["last_loaded_at"], r["due"])
-        for r in scoreboard_rows(producers, datasets, batches, now)
-        if r["late"]
-    ]
-    return sorted(late, key=lambda c: (c.due is not None, c.due or now, c.producer, c.dataset))
+    return late_cells_of(scoreboard_rows(producers, datasets, batches, now), now)
 
 
-def report_url(reports_base: str, producer: str, dataset: str, batch_id: str) -> str:
-    base = reports_base.rstrip("/")
-    tail = "/".join(quote(str(part), safe="") for part in (producer, dataset, f"{batch_id}.html"))
-    return f"{base}/{tail}" if base else tail
+def _records(batches: pd.DataFrame | None) -> list[dict[str, Any]]:
+    return [] if batches is None else batches.to_dict("records")
 
 
 def producer_scores(producers: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -335,15 +268,3 @@ def _last_batches(batches: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     loaded = frame[frame["status"] != "refused"]
     last_loaded = loaded.groupby(["producer", "dataset"]).tail(1).set_index(["producer", "dataset"])
     return last, last_loaded
-
-
-def _valid_share(batch: pd.Series) -> float:
-    if batch["status"] == "refused" or int(batch["rows_read"]) <= 0:
-        return 0.0
-    return int(batch["rows_accepted"]) / int(batch["rows_read"])
-
-
-def _cell_score(share: float | None, late: bool, delivered: bool) -> float:
-    if not delivered or share is None:
-        return 0.0
-    return share * (LATE_FACTOR if late else 1.0)
