@@ -7,6 +7,7 @@ Glue between the registry and the pure writers of ``assets/publish.py``, ``asset
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from assets.catalog import (
 )
 from assets.publish import PublishedFile, write_bytes_atomically, write_publication
 from pipelines.registry import Dataset, Registry
+from quality.plausible import coverage
 from quality.reports.scoreboard import write_scoreboard
 from quality.schema import TableSchema, load_schema
 from resources.warehouse import LINEAGE
@@ -47,17 +49,33 @@ MANIFEST = "manifest.json"
 
 
 def publish_files(
-    frame: pd.DataFrame, dataset: Dataset, schema: TableSchema, contributors: list[str], publish_dir: Path
+    frame: pd.DataFrame,
+    dataset: Dataset,
+    schema: TableSchema,
+    contributors: list[str],
+    publish_dir: Path,
+    *,
+    version: tuple[int, datetime] | None = None,
+    today: date | None = None,
 ) -> list[PublishedFile]:
-    """The dataset's files (CSV, Parquet, and GeoJSON when it has a geometry), recorded in the manifest."""
+    """The dataset's files (CSV, Parquet, and GeoJSON when it has a geometry), recorded in the manifest.
+
+    ``version`` is the (number, published_at) of the version ``frame`` holds: the manifest and the
+    catalogue date the files by it, not by when they were written (a held or unchanged publication
+    rewrites the files of the version already out).
+    """
     geometry = next((f.name for f in schema.fields if f.type in ("geopoint", "geojson")), None)
     columns = [c for c in [*schema.field_names, *LINEAGE] if c in frame.columns]
-    files = write_publication(frame[columns], dataset.id, publish_dir, geometry_column=geometry)
-    start, end = temporal_coverage(frame, schema)
+    files = write_publication(
+        frame[columns], dataset.id, publish_dir, geometry_column=geometry, schema=schema
+    )
+    start, end = temporal_coverage(frame, schema, today or datetime.now(UTC).date())
+    published_at = version[1] if version else datetime.now(UTC)
     entry = {
         "rows": len(frame),
         "schema": schema.ref,
-        "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "version": version[0] if version else None,
+        "published_at": published_at.isoformat(timespec="seconds"),
         "temporal": [start.isoformat() if start else None, end.isoformat() if end else None],
         "contributors": contributors,
         "files": [asdict(f) | {"path": f.path.name} for f in files],
@@ -76,15 +94,37 @@ def read_manifest(publish_dir: Path) -> dict[str, dict]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def temporal_coverage(frame: pd.DataFrame, schema: TableSchema) -> tuple[date | None, date | None]:
-    """First and last date of the schema's first date field, the dataset's temporal coverage."""
+def temporal_coverage(
+    frame: pd.DataFrame, schema: TableSchema, today: date | None = None
+) -> tuple[date | None, date | None]:
+    """First and last plausible date of the schema's first date field, the dataset's temporal
+    coverage; dates before 1900 or more than a year ahead are typos, not coverage
+    (``quality/plausible.py``)."""
     field = next((f.name for f in schema.fields if f.type == "date" and f.name in frame.columns), None)
     if field is None or frame.empty:
         return None, None
-    dates = pd.to_datetime(frame[field], errors="coerce", format="ISO8601").dropna()
-    if dates.empty:
-        return None, None
-    return dates.min().date(), dates.max().date()
+    return coverage(frame[field], today or datetime.now(UTC).date())
+
+
+def schema_url(schema: TableSchema) -> str | None:
+    """The URL of the very version of the schema the files follow, for ``dct:conformsTo``.
+
+    The descriptor's ``path`` when it names that version (upstream descriptors sometimes carry the
+    previous release's path: arbres 0.3.1 says v0.2.2); otherwise the forge's raw file at the
+    version's tag, or ``<homepage>/<version>/schema.json`` for the territory's own schemas, which
+    the portal serves (:func:`write_portal_catalogue` writes them).
+    """
+    path = schema.descriptor.get("path")
+    bare = schema.version.removeprefix("v")
+    if path and re.search(rf"(?<![\w.])v?{re.escape(bare)}(?![\w.])", path):
+        return path
+    homepage = (schema.descriptor.get("homepage") or "").rstrip("/")
+    if not homepage:
+        return path
+    if re.match(r"https://(github\.com|gitlab\.com)/", homepage):
+        tag = schema.version if schema.version.startswith("v") else f"v{schema.version}"
+        return f"{homepage}/raw/{tag}/schema.json"
+    return f"{homepage}/{schema.version}/schema.json"
 
 
 def write_portal_catalogue(registry: Registry, publish_dir: Path) -> list[Path]:
@@ -110,6 +150,8 @@ def write_portal_catalogue(registry: Registry, publish_dir: Path) -> list[Path]:
         published_at = datetime.fromisoformat(info["published_at"])
         start, end = (date.fromisoformat(d) if d else None for d in info["temporal"])
         files = [PublishedFile(**(f | {"path": publish_dir / f["path"]})) for f in info["files"]]
+        conforms_to = schema_url(schema)
+        _serve_own_schema(schema, conforms_to, territory.base_url, publish_dir)
         entries.append(
             DatasetMeta(
                 identifier=dataset_identifier(territory.base_url, dataset.id),
@@ -122,13 +164,22 @@ def write_portal_catalogue(registry: Registry, publish_dir: Path) -> list[Path]:
                 accrual_periodicity=frequency(FREQUENCIES[dataset.frequency]),
                 temporal_start=start,
                 temporal_end=end,
-                conforms_to=schema.descriptor.get("path") or schema.descriptor.get("homepage"),
+                conforms_to=conforms_to,
                 keywords=dataset.keywords,
                 contributors=info["contributors"],
                 distributions=[Distribution(file=f, download_url=catalog.download_url(f)) for f in files],
             )
         )
     return write_catalog(build_catalog(catalog, entries), publish_dir)
+
+
+def _serve_own_schema(schema: TableSchema, url: str | None, base_url: str, publish_dir: Path) -> None:
+    """A schema the territory publishes itself is served where ``conformsTo`` points."""
+    base = base_url.rstrip("/") + "/"
+    if url and url.startswith(base):
+        target = (publish_dir / url.removeprefix(base)).resolve()
+        if target.is_relative_to(publish_dir.resolve()):
+            write_bytes_atomically(Path(schema.path).read_bytes(), target)
 
 
 def scoreboard_inputs(

@@ -12,15 +12,23 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import json
+import math
 import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
+
+from assets.lexical import to_lexical
+from quality.schema import TableSchema
 
 CSV = "CSV"
 GEOJSON = "GeoJSON"
@@ -59,22 +67,27 @@ def write_publication(
     publish_dir: Path,
     *,
     geometry_column: str | None = None,
+    schema: TableSchema | None = None,
 ) -> list[PublishedFile]:
     """Write ``<dataset>.csv`` (+ ``.geojson``) + ``.parquet`` into ``publish_dir``, atomically.
 
     ``geometry_column`` (EWKT text ``SRID=4326;POINT(lon lat)`` or shapely geometries) makes the
     dataset geographic: a GeoJSON (RFC 7946) file is added and the Parquet file is a GeoParquet.
+    ``schema`` (the one the catalogue says the files conform to) puts every CSV value in its field's
+    lexical form (``assets/lexical.py``) and gives Parquet and GeoJSON the field's type: integers stay
+    integers even with nulls, arrays and objects are JSON.
     """
     publish_dir = Path(publish_dir)
     publish_dir.mkdir(parents=True, exist_ok=True)
-    geo = _geodataframe(frame, geometry_column) if geometry_column else None
+    typed = _typed(frame, schema)
+    geo = _geodataframe(typed, geometry_column) if geometry_column else None
 
-    writers = [(CSV, lambda path: _write_csv(frame, path, geometry_column))]
+    writers = [(CSV, lambda path: _write_csv(frame, path, schema))]
     if geo is not None:
-        writers.append((GEOJSON, lambda path: _write_geojson(geo, path, dataset)))
+        writers.append((GEOJSON, lambda path: _write_geojson(geo, path, dataset, schema)))
         writers.append((PARQUET, lambda path: geo.to_parquet(path, index=False)))
     else:
-        writers.append((PARQUET, lambda path: frame.to_parquet(path, index=False, engine="pyarrow")))
+        writers.append((PARQUET, lambda path: typed.to_parquet(path, index=False, engine="pyarrow")))
 
     staged: list[tuple[str, Path, Path]] = []
     try:
@@ -118,7 +131,7 @@ def write_bytes_atomically(data: bytes, path: Path) -> tuple[int, str]:
     return len(data), hashlib.sha256(data).hexdigest()
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+def neutralise_formulas(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """Text cells a spreadsheet would run as a formula, prefixed with ``'`` (OWASP CSV injection).
 
     Only text columns are touched: a float or integer column cannot hold a formula, and prefixing its
@@ -126,7 +139,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     is a plain decimal number (``-12.5``) is left alone for the same reason.
     """
     out = frame.copy()
-    for column in out.columns:
+    for column in out.columns if columns is None else columns:
         series = out[column]
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
             continue
@@ -137,22 +150,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_csv(frame: pd.DataFrame, path: Path, geometry_column: str | None) -> None:
-    out = frame
-    if geometry_column and geometry_column in frame.columns:
-        if not _is_text(frame[geometry_column]):
-            out = frame.copy()
-            # Same EWKT text as harmonised frames carry, whatever the input kind.
-            wkt = pd.Series(
-                shapely.to_wkt(_as_geometries(frame[geometry_column]).to_numpy()), index=frame.index
-            )
-            out[geometry_column] = ("SRID=4326;" + wkt).where(wkt.notna(), None)
-    for column in out.columns:
-        if pd.api.types.is_bool_dtype(out[column]):
-            # Table Schema's canonical booleans; pandas would write "True"/"False".
-            out = out.copy() if out is frame else out
-            out[column] = out[column].map({True: "true", False: "false"})
-    out = neutralise_formulas(out)
+def _write_csv(frame: pd.DataFrame, path: Path, schema: TableSchema | None) -> None:
+    out = to_lexical(frame, schema)
+    out = neutralise_formulas(out, _free_columns(out.columns, schema))
     # UTF-8 without BOM: a BOM becomes part of the first header for csv, frictionless, Validata and
     # most ETLs, so the first column would no longer match its schema field. RFC 4180: CRLF, quotes
     # only where needed (separator, quote, line break in the cell), doubled inner quotes.
@@ -166,9 +166,92 @@ def _write_csv(frame: pd.DataFrame, path: Path, geometry_column: str | None) -> 
     )
 
 
-def _write_geojson(geo: gpd.GeoDataFrame, path: Path, name: str) -> None:
-    # GDAL's RFC7946 mode: WGS84 lon/lat, no "crs" member, right-hand-rule rings.
-    geo.to_file(path, driver="GeoJSON", engine="pyogrio", layer=name, layer_options={"RFC7946": "YES"})
+def _free_columns(columns: pd.Index, schema: TableSchema | None) -> list[str]:
+    """Columns a formula could hide in: text with no constraint on its form. A field with a type,
+    format, pattern or enum holds only what the schema allows, and prefixing it would break the very
+    form the file promises (a geopoint ``-1.2,47.3``, a phone ``+33…`` a pattern accepts)."""
+    if schema is None:
+        return list(columns)
+    free = []
+    for column in columns:
+        if column not in schema.field_names:
+            free.append(column)
+            continue
+        field = schema.field(column)
+        constrained = field.format not in (None, "default") or {"pattern", "enum"} & set(field.constraints)
+        if field.type in ("string", "any") and not constrained:
+            free.append(column)
+    return free
+
+
+def _typed(frame: pd.DataFrame, schema: TableSchema | None) -> pd.DataFrame:
+    """The frame with each schema field in its type for Parquet: integers as Int64 (pandas reads a
+    bigint column with a null as float), booleans as nullable booleans, arrays and objects as JSON
+    text (a JSON column mixes shapes Parquet cannot type)."""
+    if schema is None:
+        return frame
+    out = frame.copy()
+    for column in out.columns:
+        if column not in schema.field_names:
+            continue
+        kind = schema.field(column).type
+        values = out[column]
+        if kind in ("integer", "year") and pd.api.types.is_float_dtype(values):
+            out[column] = values.astype("Int64")
+        elif kind == "boolean" and not pd.api.types.is_bool_dtype(values):
+            out[column] = values.astype("boolean")
+        elif kind in ("array", "object"):
+            out[column] = values.map(
+                lambda v: v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            )
+    return out
+
+
+def _write_geojson(geo: gpd.GeoDataFrame, path: Path, name: str, schema: TableSchema | None) -> None:
+    """RFC 7946: WGS84 lon/lat, no ``crs`` member, right-hand-rule rings.
+
+    Written with the json module rather than GDAL: GDAL hands strings to C and cuts them at the first
+    NUL (``"a\u0000b"`` became ``"a"``); json escapes every character, and a value it cannot encode
+    (a lone surrogate) makes the publication fail instead of shipping a changed value.
+    """
+    geometries = shapely.orient_polygons(geo.geometry.to_numpy(), exterior_cw=False)
+    shapes = shapely.to_geojson(geometries)
+    properties = geo.drop(columns=[geo.geometry.name])
+    columns = {c: _json_values(properties[c], schema, c) for c in properties.columns}
+    features = [
+        {
+            "type": "Feature",
+            "properties": {c: values[i] for c, values in columns.items()},
+            "geometry": json.loads(shape) if shape is not None else None,
+        }
+        for i, shape in enumerate(shapes)
+    ]
+    document = {"type": "FeatureCollection", "name": name, "features": features}
+    try:
+        data = json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError) as exc:
+        raise ValueError(f"valeur impossible à écrire telle quelle en GeoJSON ({name}) : {exc}") from None
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def _json_values(values: pd.Series, schema: TableSchema | None, column: str) -> list[Any]:
+    """A column as JSON values: null for missing, numbers as numbers, dates as ISO text, arrays and
+    objects as JSON (not as the text that holds them)."""
+    kind = schema.field(column).type if schema is not None and column in schema.field_names else None
+    out = []
+    for value in values.astype(object).tolist():
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            out.append(None)
+        elif isinstance(value, np.generic):
+            out.append(value.item())
+        elif isinstance(value, pd.Timestamp | datetime | date | time):
+            out.append(value.isoformat())
+        elif kind in ("array", "object") and isinstance(value, str):
+            out.append(json.loads(value))
+        else:
+            out.append(value)
+    return out
 
 
 def _is_text(values: pd.Series) -> bool:

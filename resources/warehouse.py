@@ -1110,6 +1110,11 @@ class Warehouse(dg.ConfigurableResource):
                 sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("published", table_name(dataset)))
             ).fetchone()[0]
 
+    def current_publication(self, dataset: str) -> tuple[int, datetime] | None:
+        """(version, published_at) of the version ``published.<dataset>`` holds, None before the first."""
+        with self.transaction() as conn:
+            return self._current_version(conn, table_name(dataset))
+
     @staticmethod
     def _current_version(conn: psycopg.Connection, table: str) -> tuple[int, datetime] | None:
         row = conn.execute(

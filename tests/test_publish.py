@@ -57,7 +57,7 @@ def test_csv_neutralises_formulas_in_text_columns_only(tmp_path: Path) -> None:
     assert cells["nom"][:3] == ['\'=HYPERLINK("http://x","y")', "'-2+3+cmd|' /C calc'!A0", "-12.5"]
     assert cells["commentaire"] == ["'@SUM(1)", "'\tTab", "'\rCR", "'+33 6", "normal"]
     # numeric columns keep their negative numbers as numbers
-    assert cells["montant"][:3] == ["-1.5", "2.0", "-3.25"]
+    assert cells["montant"][:3] == ["-1.5", "2", "-3.25"]  # shortest form, as a number
     assert cells["effectif"] == ["1", "-2", "", "4", "5"]
     assert cells["actif"] == ["true", "false", "true", "false", "true"]
 
