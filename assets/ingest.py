@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from assets.harmonise import HeaderMatch, harmonise
 from assets.read import RefusedFile, StagedTable, read_table
+from quality.plausible import TEMPORAL_TYPES, implausible_rows
 from quality.privacy import PrivacyRules, apply_privacy
 from quality.schema import TableSchema
 from quality.validate import check_structure, validate_frame
@@ -115,8 +117,23 @@ def ingest_file(
     }
 
     # Personal data is held back before the rows reach the warehouse, so it can never be published.
-    accepted, withheld = apply_privacy(validation.typed.loc[~invalid], schema, privacy or PrivacyRules())
+    accepted, withheld, spoilt = _apply_privacy(
+        harmonised.frame.loc[~invalid], validation.typed.loc[~invalid], schema, privacy or PrivacyRules()
+    )
     report["privacy"] = {k: int(v) for k, v in withheld.items() if v}
+    if not spoilt.empty:
+        # Rows whose masked form breaks the schema: quarantined with the masked values (never the
+        # personal ones), so the load of the file goes on and nothing is lost.
+        masked_originals = _masked_cells(original, spoilt, source_of)
+        original = original.copy()
+        original.loc[masked_originals.index] = masked_originals
+        errors = pd.concat([errors, spoilt], ignore_index=True)
+        invalid = original.index.isin(pd.Index(errors["row"].unique()))
+        accepted = accepted.loc[~accepted.index.isin(pd.Index(spoilt["row"].unique()))]
+    implausible = implausible_rows(
+        accepted, [f.name for f in schema.fields if f.type in TEMPORAL_TYPES], date.today()
+    )
+    report["warnings"].extend(_implausible_warnings(implausible, source_of))
     accepted = accepted.copy()
     accepted.insert(0, "source_row", accepted.index.astype("int64"))
     quarantined = _quarantine_rows(original.loc[invalid], errors)
@@ -129,6 +146,59 @@ def ingest_file(
     report["errors"] = errors.to_dict("records")
     report["rejected_rows"] = quarantined.to_dict("records")
     return Ingested(accepted.reset_index(drop=True), quarantined, report)
+
+
+def _apply_privacy(
+    text: pd.DataFrame, typed: pd.DataFrame, schema: TableSchema, rules: PrivacyRules
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
+    """The gate over the valid rows' harmonised text, then those rows validated again.
+
+    Masking works on text and may break a field's constraints (a marker longer than ``maxLength``,
+    a required value withheld): the rows it changed are validated once more, so a mask can only
+    send its own row to quarantine, never fail the load of the file. Returns the typed accepted rows,
+    the counts, and the errors of the rows masking made invalid (their values masked).
+    """
+    masked, counts = apply_privacy(text, schema, rules)
+    changed = (masked.astype(object) != text.astype(object)).any(axis=1)
+    if not changed.any():
+        return typed, counts, pd.DataFrame(columns=["row", "field", "rule", "value", "message"])
+    again = validate_frame(masked.loc[changed], schema)
+    typed = typed.copy()
+    typed.loc[again.typed.index, again.typed.columns] = again.typed
+    spoilt = again.errors.copy()
+    if not spoilt.empty:
+        spoilt["message"] = (
+            "Une donnée personnelle a été masquée dans cette ligne avant publication, et la valeur "
+            "masquée ne respecte plus le schéma : " + spoilt["message"].astype(str)
+        )
+        spoilt["row"] = spoilt["row"].astype("int64")
+    return typed, counts, spoilt
+
+
+def _masked_cells(original: pd.DataFrame, spoilt: pd.DataFrame, source_of: dict[str, str]) -> pd.DataFrame:
+    """The original cells of the rows masking made invalid, each masked field as masked."""
+    rows = original.loc[pd.Index(spoilt["row"].unique())].copy()
+    source = {name: header for header, name in source_of.items()}
+    for name, group in spoilt.groupby("field"):
+        header = source.get(name)
+        if header in rows.columns:
+            rows.loc[group["row"].to_numpy(), header] = group["value"].to_numpy()
+    return rows
+
+
+def _implausible_warnings(found: dict[str, list[int]], source_of: dict[str, str]) -> list[str]:
+    """French warnings for dates the schema accepts but no one meant (see quality/plausible.py)."""
+    source = {name: header for header, name in source_of.items()}
+    warnings = []
+    for name, rows in found.items():
+        shown = ", ".join(str(r) for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+        warnings.append(
+            f"La colonne « {source.get(name, name)} » contient {len(rows)} date(s) improbable(s) "
+            f"(avant 1900 ou plus d'un an dans le futur), ligne(s) {shown} : elles sont publiées telles "
+            "quelles mais ne comptent pas dans la période couverte annoncée au catalogue. "
+            "Vérifiez-les (faute de frappe dans l'année ?)."
+        )
+    return warnings
 
 
 def _fields_fed(match: HeaderMatch, schema: TableSchema) -> list[str]:

@@ -9,18 +9,29 @@ kinds of personal data are handled, each counted so the publication says what it
    ``action`` decides: ``withhold`` empties the cell (``""`` in a text column, missing otherwise), so
    the published file looks as if the value was never given; ``mask`` writes ``[donnée personnelle
    masquée]`` so a reader knows a value existed (only in text columns: elsewhere it is withheld).
-2. **Personal contact details in any text field**, even where no one declared them:
+2. **Personal contact details in free text.** Only in the fields a dataset declares as free text
+   (``privacy: {free_text: [...]}`` in the registry: an object, a description, comments), never in
+   identifiers, keys, codes, numbers, dates, URLs, geometry or enums, whatever they hold: the gate
+   once rewrote ``TOUR-0612345678`` and a point written as text. A dataset that declares nothing
+   gets the fields :func:`derived_free_text` finds (string, no format, pattern nor enum, not in a
+   key, not named like an identifier, code, reference or link); each declared field is checked
+   against the same rule, so a registry typo cannot send the gate into a key. Matches count only
+   as whole tokens: a number glued to a word (``TOUR-0612345678``), inside a URL or a path is
+   left alone.
    - e-mail addresses of individuals: any address on a consumer mailbox provider (gmail, orange,
      wanadoo, free, hotmail, laposte.net, sfr, yahoo, ... — a mailbox there belongs to a person,
      even ``contact.asso@gmail.com``), and on any other domain an address whose local part starts
-     with a common first name or an initial followed by a separator (``jean.dupont@``,
-     ``marie-claire_martin@``, ``j.dupont@``). Functional addresses on institutional domains
-     (``contact@``, ``mairie@``, ``accueil@``, ``dsi@``) are kept: they are the institution's.
-     Known gap: ``jdupont@ville.fr`` (initial glued to the name) is indistinguishable from a
-     function acronym and is kept.
-   - French mobile phone numbers (06/07, also ``+33 6``/``0033 7``, with spaces, dots or dashes):
-     ARCEP assigns them to subscribers, i.e. mostly persons. Landlines (01-05, 09) and service
-     numbers (08) are kept: institutions publish their switchboards on purpose.
+     with a common first name or an initial (``jean.dupont@``, ``j.dupont@``) or is two words
+     joined by ``.``, ``_`` or ``-`` whose first is not a function (``prenom.nom@ville-x.fr``).
+     Role mailboxes (``contact@``, ``mairie@``, ``accueil@``, ``service.culture@``) are kept: they
+     are the institution's, published on purpose. Known gap: ``jdupont@ville.fr`` (initial glued
+     to the name) is indistinguishable from a function acronym and is kept.
+   - phone numbers of persons, found by ``phonenumbers.PhoneNumberMatcher`` (libphonenumber), French
+     and international, in their usual shapes (``06 12 34 56 78``, ``06.12…``, ``06/12/…``,
+     ``+33 6…``, ``+33.6…``, ``(+33) 6…``, ``+33 (0)6…``), at leniency ``VALID``: the number must
+     exist in the numbering plan, which keeps amounts, dates and digit runs out (``POSSIBLE`` only
+     checks the length). Mobile, personal and pager numbers are masked; landlines, VoIP and
+     service numbers (01-05, 08, 09) are kept: institutions publish their switchboards on purpose.
 3. **Natural persons as grant beneficiaries** (frames with ``nomBeneficiaire``, i.e. SCDL
    subventions): a beneficiary with no SIREN/SIRET (``idBeneficiaire``) and no RNA number
    (``rnaBeneficiaire``) whose name looks like a person's — a civility (``M.``, ``Mme``,
@@ -38,11 +49,14 @@ flag far more association names than it would catch persons.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType
 
 Action = Literal["withhold", "mask"]
 ACTIONS: tuple[str, ...] = ("withhold", "mask")
@@ -69,6 +83,7 @@ WEBMAIL_DOMAINS = (
     "me.com mac.com gmx.fr gmx.com gmx.net protonmail.com proton.me voila.fr tiscali.fr noos.fr "
     "netcourrier.com mailo.com"
 ).split()
+WEBMAIL_DOMAINS_SET = frozenset(WEBMAIL_DOMAINS)
 
 # Common French first names (INSEE fichier des prénoms, most given 1940-2020), ASCII-folded, lower
 # case. Names that are also everyday words or place names (France, Rose, Olive, Lorraine...) are
@@ -122,25 +137,38 @@ _CIVILITY = re.compile(rf"^(?:{'|'.join(_CIVILITIES)})(?:\. ?| )[{_UPPER}]")
 _LEGAL_ID = re.compile(r"^[0-9]{9}(?:[0-9]{5})?$")  # SIREN or SIRET
 _RNA = re.compile(r"^W[0-9]{9}$")
 
-_LOCAL = r"(?<![\w.+'-])"  # the address starts here, not inside a longer token
-_WEBMAIL_EMAIL = _LOCAL + r"[\w.+'-]+@(?:" + "|".join(re.escape(d) for d in WEBMAIL_DOMAINS) + r")(?![\w-])"
-_NAMED_EMAIL = (
-    _LOCAL
-    + r"(?:(?:"
-    + "|".join(sorted(FIRST_NAMES, key=len, reverse=True))
-    + r")(?:[._-][\w'-]+)*|[a-z][._][\w'-]+(?:[._-][\w'-]+)*)@[\w-]+(?:\.[\w-]+)+"
-)
-PERSONAL_EMAIL = re.compile(f"(?:{_WEBMAIL_EMAIL}|{_NAMED_EMAIL})", re.IGNORECASE)
 # Spaces as spreadsheets write them (no-break and narrow no-break included), spelled out rather
 # than \s so that pandas can hand the first pass to pyarrow's RE2 (Python's re is the slow path).
 _SPACE = " \t\u00a0\u202f"
-_SEP = f"[{_SPACE}.-]"
-# No look-around, \s nor \d: RE2 runs it over every value; MOBILE_PHONE then runs on the few hits.
-_MOBILE_HINT = f"(?:0|33)[{_SPACE}]?(?:\\(0\\)[{_SPACE}]?)?[67](?:{_SEP}?[0-9]{{2}}){{4}}"
-MOBILE_PHONE = re.compile(
-    f"(?<![0-9+])(?:(?:\\+|00)[{_SPACE}]?33[{_SPACE}]?(?:\\(0\\)[{_SPACE}]?)?|0)"
-    f"[67](?:{_SEP}?[0-9]{{2}}){{4}}(?![0-9])"
+# Any address-shaped token; whether it is a person's is decided by ``personal_email``.
+EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+(?![\w@-])")
+# Local parts that name a function, not a person (first word of ``service.culture@``).
+ROLE_WORDS = frozenset(
+    """
+    contact contacts mairie accueil info infos information informations service services secretariat
+    direction dsi dpo rgpd communication culture sport sports jeunesse urbanisme etat etatcivil population
+    courrier courriers webmaster admin administration support noreply no ne presse mediatheque
+    bibliotheque cabinet elus marches commande commandes associations asso vie technique techniques
+    police ccas enfance scolaire ecole periscolaire creche citoyennete evenementiel tourisme office
+    assainissement eau dechets environnement voirie mobilite mobilites transport transports rh drh
+    finances compta comptabilite facturation factures reservation reservations billetterie standard
+    maire president secretaire regie espaces piscine musee theatre conservatoire archives
+    """.split()
 )
+# A cheap RE2 test for a value that may hold a phone number: nine digits or more, possibly grouped.
+_PHONE_HINT = f"[0-9](?:[{_SPACE}.()/+-]*[0-9]){{8}}"
+PERSONAL_PHONE_TYPES = frozenset(
+    {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.PERSONAL_NUMBER,
+     PhoneNumberType.PAGER, PhoneNumberType.VOICEMAIL}
+)  # fmt: skip
+# libphonenumber reads "06/12/34/…" as a date: slashes between digits become spaces in a
+# same-length copy used for matching, so spans still point at the original text.
+_SLASHED = re.compile(r"(?<![0-9/])0[1-9](?:/[0-9]{2}){4}(?![0-9/])")
+# Characters that glue a number to the word before or after it into one token (an identifier, a
+# path): TOUR-0612345678, doc/0612345678, ref_0612345678. A dot or a colon does not ("Tél.06…",
+# "tel:06…"), and a slash between two numbers is two numbers ("06 … 78/02 …").
+_JOINERS = "-_/=#&?+@\\"
+_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
 
 
 class PrivacyConfigError(ValueError):
@@ -153,8 +181,9 @@ class PrivacyRules:
 
     personal_fields: tuple[str, ...] = ()
     action: Action = "withhold"
-    scan_text: bool = True  # look for personal e-mails and mobile numbers in every text field
+    scan_text: bool = True  # look for personal e-mails and phone numbers in the free-text fields
     natural_persons: bool = True  # withhold grant beneficiaries who are natural persons
+    free_text: tuple[str, ...] | None = None  # None: derived from the schema (derived_free_text)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -164,17 +193,24 @@ class PrivacyRules:
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> PrivacyRules:
-        """``{personal_fields: [...], action: mask|withhold, scan_text: bool, natural_persons: bool}``.
+        """``{personal_fields: [...], action: mask|withhold, scan_text: bool, natural_persons: bool,
+        free_text: [...]}``.
 
-        Every key is optional; no block at all still scans text and grant beneficiaries.
+        Every key is optional; no block at all still scans the derived free-text fields and grant
+        beneficiaries.
         """
         config = dict(config or {})
-        unknown = set(config) - {"personal_fields", "action", "scan_text", "natural_persons"}
+        unknown = set(config) - {"personal_fields", "action", "scan_text", "natural_persons", "free_text"}
         if unknown:
             raise PrivacyConfigError(f"clés inconnues dans privacy : {', '.join(sorted(unknown))}")
         fields = config.get("personal_fields") or []
         if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
             raise PrivacyConfigError("privacy.personal_fields doit être une liste de noms de champs")
+        free_text = config.get("free_text")
+        if free_text is not None and (
+            isinstance(free_text, str) or not all(isinstance(f, str) for f in free_text)
+        ):
+            raise PrivacyConfigError("privacy.free_text doit être une liste de noms de champs")
         for flag in ("scan_text", "natural_persons"):
             if not isinstance(config.get(flag, True), bool):
                 raise PrivacyConfigError(f"privacy.{flag} doit valoir true ou false")
@@ -183,6 +219,7 @@ class PrivacyRules:
             action=config.get("action", "withhold"),
             scan_text=config.get("scan_text", True),
             natural_persons=config.get("natural_persons", True),
+            free_text=tuple(free_text) if free_text is not None else None,
         )
 
 
@@ -190,6 +227,72 @@ def personal_fields(schema: Any, rules: PrivacyRules) -> list[str]:
     """Fields declared personal by the registry or by the schema (``"x-personal": true``)."""
     declared = [f.name for f in getattr(schema, "fields", []) if f.descriptor.get(PERSONAL_MARKER) is True]
     return list(dict.fromkeys([*rules.personal_fields, *declared]))
+
+
+# Words of a field name that say it identifies, codes or links something: never free text.
+IDENTIFIER_WORDS = frozenset(
+    """
+    id uid uuid identifiant code codepostal cp ref reference num numero no siret siren rna insee url uri
+    lien link email mail courriel tel telephone phone matricule serie version parent
+    """.split()
+)
+
+
+def _name_words(name: str) -> set[str]:
+    """``idBeneficiaire`` → {id, beneficiaire}; ``EQUIP_CODE`` → {equip, code}."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {w for w in re.split(r"[^a-z0-9]+", _fold_one(spaced)) if w}
+
+
+def derived_free_text(schema: Any) -> list[str]:
+    """Fields that can only be free text: string, no format, pattern nor enum, in no key, and not
+    named like an identifier, a code, a reference, a number or a link (``idBeneficiaire``,
+    ``EQUIP_CODE``, ``referenceDecision``, ``num_serie``, ``url_info``)."""
+    return [f.name for f in getattr(schema, "fields", []) if _may_be_free_text(f, schema) is None]
+
+
+def free_text_fields(schema: Any, rules: PrivacyRules) -> list[str]:
+    """The fields the gate scans: the registry's ``free_text``, else :func:`derived_free_text`.
+
+    A declared field the schema has not, or that holds a type, format, pattern, enum or key, is a
+    configuration error: the gate must never rewrite a value whose form the schema fixes.
+    """
+    if rules.free_text is None:
+        return derived_free_text(schema)
+    if schema is None:
+        return list(rules.free_text)
+    problems = []
+    for name in rules.free_text:
+        try:
+            field = schema.field(name)
+        except KeyError:
+            problems.append(f"« {name} » n'est pas un champ du schéma")
+            continue
+        reason = _may_be_free_text(field, schema)
+        if reason:
+            problems.append(f"« {name} » {reason}")
+    if problems:
+        raise PrivacyConfigError("privacy.free_text : " + " ; ".join(problems))
+    return list(rules.free_text)
+
+
+def _may_be_free_text(field: Any, schema: Any) -> str | None:
+    """Why ``field`` cannot be free text, or None when it can."""
+    keys = set(getattr(schema, "primary_key", None) or [])
+    for unique in getattr(schema, "unique_keys", None) or []:
+        keys.update([unique] if isinstance(unique, str) else unique)
+    if field.type != "string":
+        return f"est de type {field.type}"
+    if field.format not in (None, "default"):
+        return f"a le format {field.format}"
+    for constraint in ("pattern", "enum"):
+        if constraint in field.constraints:
+            return f"a une contrainte {constraint}"
+    if field.descriptor.get("unique") or field.constraints.get("unique") or field.name in keys:
+        return "est une clé"
+    if _name_words(field.name) & IDENTIFIER_WORDS:
+        return "est nommé comme un identifiant"
+    return None
 
 
 def apply_privacy(
@@ -228,11 +331,11 @@ def apply_privacy(
         counts["natural_person_withheld"] = int(persons.sum())
 
     if rules.scan_text:
-        for name in out.columns:
-            if name in declared or not _is_text(out[name]):
+        for name in free_text_fields(schema, rules):
+            if name in declared or name not in out.columns or not _is_text(out[name]):
                 continue
-            out[name], emails = _mask(out[name], "@", PERSONAL_EMAIL, MASKED_EMAIL)
-            out[name], phones = _mask(out[name], None, MOBILE_PHONE, MASKED_PHONE)
+            out[name], emails = _mask(out[name], "@", mask_emails)
+            out[name], phones = _mask(out[name], _PHONE_HINT, mask_phones)
             counts["email_masked"] += emails
             counts["phone_masked"] += phones
     return out, counts
@@ -269,24 +372,84 @@ def _looks_like_person(names: pd.Series) -> pd.Series:
     return civility | named
 
 
-def _mask(column: pd.Series, needle: str | None, pattern: re.Pattern, marker: str) -> tuple[pd.Series, int]:
+def mask_emails(text: str) -> tuple[str, int]:
+    """``text`` with the addresses of individuals replaced by :data:`MASKED_EMAIL`, and how many."""
+    spans = [(m.start(), m.end()) for m in EMAIL.finditer(text) if personal_email(m.group())]
+    return _replace_spans(text, spans, MASKED_EMAIL), len(spans)
+
+
+def personal_email(address: str) -> bool:
+    """Whether an address is a person's (see module doc): webmail, first name, initial, or two words
+    whose first is not a function."""
+    local, _, domain = address.lower().rpartition("@")
+    if domain in WEBMAIL_DOMAINS_SET:
+        return True
+    words = [w for w in re.split(r"[._-]+", _fold_one(local)) if w]
+    if not words or words[0] in ROLE_WORDS:
+        return False
+    if words[0] in FIRST_NAMES:
+        return True
+    if len(words) >= 2 and (len(words[0]) == 1 or all(w.isalpha() for w in words[:2])):
+        return True
+    return False
+
+
+def mask_phones(text: str) -> tuple[str, int]:
+    """``text`` with persons' phone numbers, as whole tokens, replaced by :data:`MASKED_PHONE`."""
+    probe = _SLASHED.sub(lambda m: m.group().replace("/", " "), text)
+    urls = [(m.start(), m.end()) for m in _URL.finditer(text)]
+    spans = []
+    for match in PhoneNumberMatcher(probe, "FR", leniency=Leniency.VALID):
+        start, end = match.start, match.end
+        if phonenumbers.number_type(match.number) not in PERSONAL_PHONE_TYPES:
+            continue
+        if not _whole_token(text, start, end) or any(a < end and start < b for a, b in urls):
+            continue
+        spans.append((start, end))
+    return _replace_spans(text, spans, MASKED_PHONE), len(spans)
+
+
+def _whole_token(text: str, start: int, end: int) -> bool:
+    """The span is not glued to a word: no letter or digit right before or after it, nor a joiner
+    (``-``, ``/``, ``_``…) that itself touches one."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    if before.isalnum() or after.isalnum():
+        return False
+    if before and before in _JOINERS and start > 1 and _glued(before, text[start - 2]):
+        return False
+    if after and after in _JOINERS and end + 1 < len(text) and _glued(after, text[end + 1]):
+        return False
+    return True
+
+
+def _glued(joiner: str, neighbour: str) -> bool:
+    return neighbour.isalpha() if joiner == "/" else neighbour.isalnum()
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]], marker: str) -> str:
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + marker + text[end:]
+    return text
+
+
+def _mask(column: pd.Series, hint: str, masker) -> tuple[pd.Series, int]:
     # Each distinct value is searched once (open data repeats itself: "Subvention de fonctionnement").
     codes, uniques = pd.factorize(_text(column))
     values = pd.Series(uniques, dtype="string")
-    # A cheap test first, so most values never reach the Python regex.
-    candidates = (
-        values.str.contains(needle, regex=False) if needle else values.str.contains(_MOBILE_HINT, regex=True)
-    ).astype(bool)
+    # A cheap RE2 test first, so most values never reach the Python matchers.
+    candidates = values.str.contains(hint, regex=hint != "@").fillna(False).astype(bool)
     if not candidates.any():
         return column, 0
-    found = values[candidates].str.count(pattern)
-    found = found[found > 0]
-    if found.empty:
-        return column, 0
     replaced = values.copy()
-    replaced[found.index] = values[found.index].str.replace(pattern, marker, regex=True)
     per_value = np.zeros(len(values), dtype=np.int64)
-    per_value[found.index.to_numpy()] = found.to_numpy(dtype=np.int64)
+    for position in np.flatnonzero(candidates.to_numpy()):
+        masked, found = masker(values.iat[position])
+        if found:
+            replaced.iat[position] = masked
+            per_value[position] = found
+    if not per_value.any():
+        return column, 0
     changed = per_value[codes] > 0
     out = column.copy()
     out[changed] = replaced.to_numpy()[codes[changed]]
@@ -308,6 +471,10 @@ def _present(column: pd.Series) -> pd.Series:
     return present
 
 
+def _fold_one(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+
+
 def _fold(text: pd.Series) -> pd.Series:
     """Lower case without accents, as FIRST_NAMES is written."""
     return text.str.normalize("NFKD").str.encode("ascii", errors="ignore").str.decode("ascii").str.lower()
@@ -318,6 +485,11 @@ __all__ = [
     "PrivacyConfigError",
     "PrivacyRules",
     "apply_privacy",
+    "derived_free_text",
+    "free_text_fields",
+    "mask_emails",
+    "mask_phones",
+    "personal_email",
     "natural_persons",
     "personal_fields",
 ]

@@ -18,6 +18,8 @@ from quality.privacy import (
     PrivacyConfigError,
     PrivacyRules,
     apply_privacy,
+    derived_free_text,
+    free_text_fields,
     natural_persons,
     personal_fields,
 )
@@ -36,6 +38,7 @@ PERSONAL_EMAILS = [
     "lucas.petit@yahoo.fr",
     "jean-pierre.moreau@ville-tours.fr",  # an agent's named address on an institutional domain
     "s.lefebvre@tours-metropole.fr",
+    "prenom.nom@ville-x.fr",  # two words on a town hall's domain: a person's
 ]
 MOBILES = [
     "06 12 34 56 78",
@@ -43,7 +46,11 @@ MOBILES = [
     "0611223344",
     "06-55-44-33-22",
     "+33 6 12 34 56 79",
-    "+33 (0)7 11 22 33 44",
+    "+33 (0)7 81 22 33 44",  # 07 11… is not in the numbering plan: the matcher rightly ignores it
+    "06/12/34/56/78",
+    "+33.6.12.34.56.78",
+    "(+33) 6 12 34 56 78",
+    "+44 7911 123456",  # a British mobile
     "0033612345670",
     "06\u00a010\u00a020\u00a030\u00a040",  # no-break spaces, as spreadsheets write them
 ]
@@ -64,6 +71,9 @@ KEPT_TEXT = [
     "SIRET 21370261100017",
     "Versement le 06/12/2024",
     "Montant 0612345678901 (référence comptable)",
+    "service.culture@ville-tours.fr",
+    "Dossier TOUR-0612345678 instruit",  # a number glued to a word is an identifier
+    "Voir https://www.tours.fr/actes/0612345678 en ligne",
 ]
 ORGANISATIONS = [
     "Association Sportive de Tours",
@@ -93,7 +103,7 @@ def _seeded() -> pd.DataFrame:
     frame["conditionsVersement"] = (texts + ["Unique"] * rows)[:rows]
     frame["nomBeneficiaire"] = (beneficiaries + ["Association Culturelle"] * rows)[:rows]
     decisions = [f"Délib {i} - dossier de {e}" for i, e in enumerate(PERSONAL_EMAILS)]
-    frame["referenceDecision"] = (decisions + [""] * rows)[:rows]
+    frame["dispositifAide"] = (decisions + [""] * rows)[:rows]
     return frame
 
 
@@ -114,7 +124,7 @@ def test_seeded_personal_values_do_not_survive() -> None:
         assert out.at[rows_of[person], "nomBeneficiaire"] == NATURAL_PERSON
         assert person not in published
     assert counts == {
-        "email_masked": 2 * len(PERSONAL_EMAILS),  # in conditionsVersement and referenceDecision
+        "email_masked": 2 * len(PERSONAL_EMAILS),  # in conditionsVersement and dispositifAide
         "phone_masked": len(MOBILES),
         "natural_person_withheld": len(PERSONS),
         "personal_field_withheld": 0,
@@ -206,11 +216,12 @@ def test_typed_frame_non_text_personal_field_is_withheld() -> None:
             "nomBeneficiaire": ["DUPONT Jean", None, "Club de Tours"],
             "idBeneficiaire": [None, None, "12345678901234"],
             "montant": [10.0, 20.0, 30.0],
-            "objet": ["appeler le 07 01 02 03 04", None, "ok"],
+            "objet": ["appeler le 07 81 02 03 04", None, "ok"],
         },
         index=[7, 8, 9],
     )
-    out, counts = apply_privacy(typed, None, PrivacyRules.from_config({"personal_fields": ["montant"]}))
+    rules = PrivacyRules.from_config({"personal_fields": ["montant"], "free_text": ["objet"]})
+    out, counts = apply_privacy(typed, None, rules)
     assert out["montant"].isna().all()
     assert out["nomBeneficiaire"].tolist()[0] == NATURAL_PERSON
     assert pd.isna(out.at[8, "nomBeneficiaire"]) and pd.isna(out.at[8, "objet"])
@@ -242,3 +253,75 @@ def test_bad_configuration_is_refused(config: dict, message: str) -> None:
 def test_declared_field_missing_from_the_table_is_an_error() -> None:
     with pytest.raises(PrivacyConfigError, match="courriel"):
         apply_privacy(_frame(1), SCHEMA, PrivacyRules(personal_fields=("courriel",)))
+
+
+# Values of fields that are not free text: whatever they hold, the gate leaves them byte-identical.
+NOT_FREE_TEXT = {
+    "idBeneficiaire": "TOUR-0612345678",  # looks like a mobile number glued to a prefix
+    "referenceDecision": "3fa85f64-0612-3456-7806-123456789012",  # a UUID with long digit runs
+    "idRAE": "0612345678",  # a code made only of digits a phone matcher would take
+    "nomAttribuant": "jean.dupont@gmail.com",
+}
+
+
+def test_only_free_text_fields_are_scanned_identifiers_stay_byte_identical() -> None:
+    frame = _frame(2)
+    for name, value in NOT_FREE_TEXT.items():
+        frame[name] = value
+    frame["objet"] = ["Référente jean.dupont@gmail.com, 06 12 34 56 78", "Tél (+33) 6 12 34 56 78"]
+    rules = PrivacyRules.from_config({"free_text": ["objet", "conditionsVersement"]})
+    out, counts = apply_privacy(frame, SCHEMA, rules)
+    for name, value in NOT_FREE_TEXT.items():
+        assert out[name].tolist() == [value, value], name
+    assert out["objet"].tolist() == [f"Référente {MASKED_EMAIL}, {MASKED_PHONE}", f"Tél {MASKED_PHONE}"]
+    assert (counts["email_masked"], counts["phone_masked"]) == (1, 2)
+
+
+def test_geometry_urls_and_numbers_are_not_free_text_in_any_dataset() -> None:
+    """Derived or declared, no dataset of the registry scans a key, code, URL, point, number or enum."""
+    from assets.dataset_schema import dataset_schema
+    from pipelines.registry import load_registry
+
+    registry = load_registry()
+    for dataset in registry.datasets.values():
+        schema = dataset_schema(dataset)
+        keys = set(schema.primary_key) | {k for u in schema.unique_keys for k in u}
+        scanned = free_text_fields(schema, PrivacyRules.from_config(dataset.privacy))
+        for name in scanned + derived_free_text(schema):
+            field = schema.field(name)
+            assert field.type == "string" and field.format in (None, "default"), (dataset.id, name)
+            assert not {"pattern", "enum"} & set(field.constraints), (dataset.id, name)
+            assert name not in keys, (dataset.id, name)
+    subventions = dataset_schema(registry.dataset("subventions"))
+    derived = derived_free_text(subventions)
+    assert {"objet", "conditionsVersement"} <= set(derived)
+    assert not {"idBeneficiaire", "referenceDecision", "idRAE", "idAttribuant"} & set(derived)
+
+
+def test_wkt_and_geopoint_text_in_a_free_text_field_stay_byte_identical() -> None:
+    values = [
+        "SRID=4326;POINT(0.612345678 47.3941234)",
+        "POINT(0612345678 47)",
+        "0.6123456789,47.39412345",
+        "[0.6123456789, 47.39412345]",
+        "https://geo.tours.fr/carte?x=0612345678&y=47",
+        "00000000-0000-4000-8000-061234567800",
+    ]
+    frame = _frame(len(values))
+    frame["objet"] = values
+    out, counts = apply_privacy(frame, SCHEMA, PrivacyRules.from_config({"free_text": ["objet"]}))
+    assert out["objet"].tolist() == values
+    assert counts["phone_masked"] == 0
+
+
+@pytest.mark.parametrize(
+    ("free_text", "message"),
+    [
+        (["idBeneficiaire"], "clé|identifiant|pattern"),
+        (["montant"], "type number"),
+        (["inconnu"], "pas un champ"),
+    ],
+)
+def test_a_declared_free_text_field_the_schema_constrains_is_refused(free_text, message) -> None:
+    with pytest.raises(PrivacyConfigError, match=message):
+        free_text_fields(SCHEMA, PrivacyRules.from_config({"free_text": free_text}))

@@ -137,3 +137,68 @@ def test_report_words_every_privacy_kind_and_outside_points():
 
     quiet = render_batch_report({**report, "privacy": {"email_masked": 0}, "outside_territory": {}})
     assert "data-privacy" not in quiet and "Points hors du territoire" not in quiet
+
+
+# Identifiers, keys, a point and a URL that hold what a phone matcher would take, beside a free-text
+# field that holds a person's e-mail and mobile number.
+BIKE_ROWS = [
+    {
+        "id_local": "TOUR-0612345678",
+        "id_osm": "n0612345678",
+        "coordonneesxy": "[0.6123456, 47.3941234]",
+        "url_info": "https://www.tours.fr/velo/0612345678",
+        "commentaires": "Clés chez jean.dupont@gmail.com ou au 06 12 34 56 78",
+    },
+    {
+        "id_local": "3fa85f64-0612-3456-7806-123456789012",
+        "id_osm": "",
+        "coordonneesxy": "[0.7061234567, 47.3806123456]",
+        "url_info": "",
+        "commentaires": "(+33) 6 98 76 54 32, le soir",
+    },
+]
+
+
+def test_identifiers_keys_and_geometry_reach_postgresql_and_files_byte_identical(home, fresh_pg_url):
+    from pipeline_runs import pipeline_runs
+
+    runs = pipeline_runs(home, fresh_pg_url, "stationnement-cyclable")
+    source = home / "velos.csv"
+    fields = list(BIKE_ROWS[0]) + ["capacite", "type_accroche", "code_com"]
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(
+            {**r, "capacite": "4", "type_accroche": "CADRE", "code_com": "37261"} for r in BIKE_ROWS
+        )
+    runs.store.drop("tours", "stationnement-cyclable", source)
+    assert runs.ingest("tours").success
+    runs.publish()
+    engine = sa.create_engine(fresh_pg_url)
+    try:
+        for table in ("harmonised.stationnement_cyclable", "published.stationnement_cyclable"):
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        f"select id_local, id_osm, url_info, ST_X(coordonneesxy) x, ST_Y(coordonneesxy) y, "
+                        f"commentaires from {table} order by source_row"
+                    )
+                ).all()
+            for row, sent in zip(rows, BIKE_ROWS, strict=True):
+                assert row.id_local == sent["id_local"], table
+                assert (row.id_osm or "") == sent["id_osm"] and (row.url_info or "") == sent["url_info"], (
+                    table
+                )
+                assert [row.x, row.y] == json.loads(sent["coordonneesxy"]), table
+            assert [r.commentaires for r in rows] == [
+                "Clés chez [courriel masqué] ou au [téléphone masqué]",
+                "[téléphone masqué], le soir",
+            ]
+        with (runs.store.publish_dir / "stationnement-cyclable.csv").open(encoding="utf-8", newline="") as f:
+            published = list(csv.DictReader(f))
+        for row, sent in zip(published, BIKE_ROWS, strict=True):
+            for name in ("id_local", "id_osm", "coordonneesxy", "url_info"):
+                assert row[name] == sent[name], name
+    finally:
+        engine.dispose()
+        runs.warehouse.dispose()
