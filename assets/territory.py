@@ -121,9 +121,7 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
             current = warehouse.current_publication(dataset.table)
         contributors = [registry.producer(p).name for p in sorted(frame["producer"].unique())]
         store.publish_dir.mkdir(parents=True, exist_ok=True)
-        files = publish_files(
-            frame, dataset, schema, contributors, store.publish_dir, version=current
-        )
+        files = publish_files(frame, dataset, schema, contributors, store.publish_dir, version=current)
         catalogue = write_portal_catalogue(registry, store.publish_dir)
         scoreboard = write_portal_scoreboard(registry, warehouse.batches(), store.publish_dir)
         return dg.MaterializeResult(
