@@ -75,6 +75,15 @@ def valid_share(batch: Mapping[str, Any]) -> float:
     return int(batch["rows_accepted"]) / int(batch["rows_read"])
 
 
+def holds_quarantined_cells(batch: Mapping[str, Any]) -> bool:
+    """Whether the batch's report lists quarantined rows (with the cells the producer sent)."""
+    quarantined = batch.get("rows_quarantined")
+    if quarantined is None or quarantined != quarantined:  # absent or NaN
+        # Conservation: what was read and not accepted is in quarantine.
+        quarantined = int(batch.get("rows_read") or 0) - int(batch.get("rows_accepted") or 0)
+    return int(quarantined) > 0
+
+
 def report_url(reports_base: str, producer: str, dataset: str, batch_id: str) -> str:
     base = reports_base.rstrip("/")
     tail = "/".join(quote(str(part), safe="") for part in (producer, dataset, f"{batch_id}.html"))
@@ -124,6 +133,11 @@ def coverage_cells(
                     "due": due,
                     "report_url": report_url(reports_base, pid, ds["id"], batch.get("batch_id"))
                     if batch is not None
+                    else None,
+                    # A report holding quarantined rows shows cells as the producer sent them (names,
+                    # phone numbers): for the producer and the data team (the CLI), never public pages.
+                    "public_report_url": report_url(reports_base, pid, ds["id"], batch.get("batch_id"))
+                    if batch is not None and not holds_quarantined_cells(batch)
                     else None,
                     "score": cell_score(share, late, batch is not None),
                 }

@@ -488,7 +488,13 @@ def test_scoreboard_cells_expected_delivered_valid_fresh_late_and_links() -> Non
     tours = rows[("tours", "subventions")]
     assert tours["expected"] and tours["delivered"] and not tours["late"]
     assert tours["valid_share"] == pytest.approx(418 / 420)
-    assert tours["report_url"] == "../reports/tours/subventions/b2.html"
+    # b2 quarantined 2 rows: its report shows their cells as sent, so the public page does not link it
+    assert (
+        tours["public_report_url"] is None and tours["report_url"] == "../reports/tours/subventions/b2.html"
+    )
+    assert rows[("mobilites-touraine", "arrets-transport")]["public_report_url"] == (
+        "../reports/mobilites-touraine/arrets-transport/b5.html"
+    )
     avertin = rows[("saint-avertin", "subventions")]  # last file refused; last loaded 16 months ago
     assert avertin["last_status"] == "refused" and avertin["valid_share"] == 0.0 and avertin["late"]
     assert avertin["last_loaded_at"] == datetime(2024, 3, 1, 9, tzinfo=UTC)
@@ -544,7 +550,10 @@ def test_write_scoreboard_page_sorted_with_trends_links_and_method(tmp_path: Pat
     order = re.findall(r'<tr data-producer="([^"]+)"', html)
     assert order == ["mobilites-touraine", "tours", "villandry", "fondettes", "saint-avertin"]
     assert "CHU de Tours" in text[text.index("Sans jeu de données attendu") :]
-    assert 'href="../reports/tours/subventions/b2.html"' in html
+    # Reports with quarantined rows (b2: 2 rows, b6: 1) hold the cells as sent: not linked here.
+    assert 'href="../reports/mobilites-touraine/arrets-transport/b5.html"' in html
+    assert "b2.html" not in html and "b6.html" not in html
+    assert "rapport transmis au producteur" in text
     assert "fichier refusé" in text and "attendu, jamais reçu" in text and "volontaire" in text
     assert (
         'aria-label="en progrès : lignes valides sur les 2 derniers lots, de 75\u00a0% à 100\u00a0%"' in html

@@ -6,6 +6,7 @@ Screenshots land in tests/artifacts/ for a human to look at.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -186,7 +187,12 @@ def test_batch_report_fits_a_phone(browser: object, tmp_path: Path) -> None:
 
 def test_scoreboard_in_browser_links_to_reports_and_fits_a_phone(browser: object, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    write_batch_report({**subventions_report(), "producer": "tours", "batch_id": "b2"}, reports)
+    clean = {"rows_quarantined": 0, "rejected_rows": [], "errors": []}
+    write_batch_report(
+        {**subventions_report(), **clean, "producer": "mobilites-touraine", "dataset": "arrets-transport",
+         "batch_id": "b5"},
+        reports,
+    )  # fmt: skip
     index = write_scoreboard(PRODUCERS, DATASETS, _batches(), tmp_path / "publish", "../reports", NOW)
 
     view = Page(browser)
@@ -201,7 +207,11 @@ def test_scoreboard_in_browser_links_to_reports_and_fits_a_phone(browser: object
         assert page.get_by_role("heading", name="Comment les scores sont calculés").is_visible()
         assert page.evaluate(CONTRAST_JS) == []
         _shot(page, "scoreboard.png")
-        tours.get_by_role("link", name="100 % valides").click()
+        # b2 quarantined rows: its report holds their cells, so the public page does not link it.
+        assert tours.get_by_role("link").count() == 0
+        page.locator('tr[data-producer="mobilites-touraine"]').get_by_role(
+            "link", name="100 % valides"
+        ).click()
         page.wait_for_load_state("load")
         assert page.locator('[data-figure="rows_read"] dd').inner_text() == "13"
         assert view.blocked == [] and all(u.startswith("file://") for u in view.requests)
@@ -266,14 +276,24 @@ def test_real_run_report_and_scoreboard_in_browser(browser: object, platform) ->
     try:
         for producer in ("tours", "fondettes"):
             assert page.locator(f'tr[data-producer="{producer}"] td.score').is_visible()
-        link = page.locator('tr[data-producer="fondettes"] a').first
+        # Fondettes' report holds its quarantined rows as sent: the public page does not link it.
+        assert page.locator('tr[data-producer="fondettes"] a').count() == 0
+        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        reports = [h for h in hrefs if h.startswith("file://") and "/reports/" in h]
+        assert reports, hrefs
+        for href in reports:
+            linked = json.loads(Path(unquote(href.removeprefix("file://"))).with_suffix(".json").read_text())
+            assert linked["rows_quarantined"] == 0 and linked["rejected_rows"] == [], href
+        tours = batches["tours"]
+        assert tours.rows_quarantined == 0
+        link = page.locator('tr[data-producer="tours"] a').first
         assert link.is_visible()
         assert page.evaluate(CONTRAST_JS) == []
         _shot(page, "real-scoreboard.png")
         link.click()
         page.wait_for_load_state("load")
         read = page.locator('[data-figure="rows_read"] dd').inner_text().replace("\u202f", "")
-        assert read == str(nievre.rows_read)
+        assert read == str(tours.rows_read)
         assert view.blocked == [] and all(u.startswith("file://") for u in view.requests)
     finally:
         view.close()
