@@ -196,7 +196,7 @@ def _typed(frame: pd.DataFrame, schema: TableSchema | None) -> pd.DataFrame:
             continue
         kind = schema.field(column).type
         values = out[column]
-        if kind in ("integer", "year") and pd.api.types.is_float_dtype(values):
+        if kind in ("integer", "year") and not pd.api.types.is_integer_dtype(values):
             out[column] = values.astype("Int64")
         elif kind == "boolean" and not pd.api.types.is_bool_dtype(values):
             out[column] = values.astype("boolean")

@@ -182,3 +182,37 @@ def test_reader_during_rewrite_sees_old_or_new_never_half(tmp_path: Path) -> Non
     assert new.sha256 in seen
     assert seen <= {old.sha256, new.sha256}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_geojson_keeps_every_character_or_refuses(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {"nom": ["a\u0000b", "tab\there", "é\u2028x"], "geom": ["SRID=4326;POINT(0.7 47.4)"] * 3}
+    )
+    write_publication(frame, "nul", tmp_path, geometry_column="geom")
+    document = json.loads((tmp_path / "nul.geojson").read_text(encoding="utf-8"))
+    assert [f["properties"]["nom"] for f in document["features"]] == frame["nom"].tolist()
+    assert _read_csv_rows(tmp_path / "nul.csv")[1][0] == "a\u0000b"
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    lone = pd.DataFrame({"nom": ["\ud800"], "geom": ["SRID=4326;POINT(0.7 47.4)"]}, dtype=object)
+    with pytest.raises((ValueError, UnicodeError)):
+        write_publication(lone, "nul", tmp_path, geometry_column="geom")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_with_its_schema_the_csv_is_in_lexical_form_and_parquet_typed(tmp_path: Path) -> None:
+    from quality.schema import load_schema
+
+    schema = load_schema("scdl-subventions")
+    frame = pd.DataFrame(
+        {
+            "objet": ["-12 cotisation", "=1+1"],
+            "montant": [0.1, 40000.0],
+            "notificationUE": [False, None],
+            "pourcentageSubvention": [1.0, 0.25],
+        }
+    )
+    write_publication(frame, "sub", tmp_path, schema=schema)
+    header, *rows = _read_csv_rows(tmp_path / "sub.csv")
+    assert rows == [["'-12 cotisation", "0.1", "non", "1"], ["'=1+1", "40000", "", "0.25"]]
+    back = pd.read_parquet(tmp_path / "sub.parquet")
+    assert str(back["notificationUE"].dtype) == "boolean" and back["montant"].tolist() == [0.1, 40000.0]
