@@ -172,3 +172,43 @@ def test_the_public_scoreboard_links_no_report_holding_quarantined_cells(demo):
         if p.is_file() and p.suffix in (".html", ".ttl", ".jsonld", ".rdf", ".json")
     )
     assert "rejets.csv" not in published
+
+
+def test_the_real_world_corpus_publishes_a_conforming_csv(home, fresh_pg_url):
+    """Six real grant files (départements, a town), each dropped by one commune, published together."""
+    from conftest import REFERENCE
+    from pipeline_runs import pipeline_runs
+
+    runs = pipeline_runs(home, fresh_pg_url, "subventions")
+    files = sorted((REFERENCE / "real-world-subventions").glob("*.csv"))
+    communes = [
+        "tours",
+        "joue-les-tours",
+        "saint-cyr-sur-loire",
+        "saint-pierre-des-corps",
+        "fondettes",
+        "luynes",
+    ]
+    try:
+        for producer, path in zip(communes, files, strict=False):
+            runs.store.drop(producer, "subventions", path)
+            assert runs.ingest(producer).success, path.name
+        runs.publish()
+        info = json.loads((runs.store.publish_dir / "manifest.json").read_text(encoding="utf-8"))[
+            "subventions"
+        ]
+        assert info["rows"] > 0
+        schema = load_schema(info["schema"])
+        resource = frictionless.Resource(
+            path="subventions.csv",
+            basepath=str(runs.store.publish_dir),
+            schema=frictionless.Schema.from_descriptor(frictionless_descriptor(schema.descriptor)),
+            detector=Detector(schema_sync=True),
+        )
+        report = resource.validate()
+        assert (
+            sorted({(e.type, getattr(e, "field_name", None)) for t in report.tasks for e in t.errors}) == []
+        )
+        assert report.tasks[0].stats["rows"] == info["rows"]
+    finally:
+        runs.warehouse.dispose()
