@@ -159,7 +159,8 @@ def _apply_privacy(
     the counts, and the errors of the rows masking made invalid (their values masked).
     """
     masked, counts = apply_privacy(text, schema, rules)
-    changed = (masked.astype(object) != text.astype(object)).any(axis=1)
+    touched = [c for c in text.columns if not masked[c].equals(text[c])]
+    changed = (masked[touched].astype(object) != text[touched].astype(object)).any(axis=1)
     if not changed.any():
         return typed, counts, pd.DataFrame(columns=["row", "field", "rule", "value", "message"])
     again = validate_frame(masked.loc[changed], schema)
