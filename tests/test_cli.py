@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import REFERENCE, SHARED_SCHEMAS
 from rdflib import Graph
+from rdflib.namespace import DCTERMS
 from test_catalog import FULL
 from test_catalog import _shapes as catalogue_shapes
 from test_catalog import _validate as validate_catalogue
@@ -134,6 +135,9 @@ def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch,
     valid = SUBVENTIONS / "exemple-valide.csv"
     runner.invoke(app, ["drop", "tours", "subventions", str(valid)])
     assert runner.invoke(app, ["run", "--dataset", "subventions"]).exit_code == 0
+    manifest = env / "publish" / "manifest.json"
+    first = json.loads(manifest.read_text(encoding="utf-8"))["subventions"]
+    assert first["version"] == 1
 
     truncated = tmp_path / "subventions-tours.csv"
     truncated.write_text(
@@ -151,6 +155,12 @@ def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch,
     assert status == "held" and published == 29  # a commune's data wiped by a truncated file is not published
     csv_rows = (env / "publish" / "subventions.csv").read_text(encoding="utf-8").count("\n") - 1
     assert csv_rows == 29
+    # The files still hold version 1: the manifest and the catalogue date them by it, not by this run.
+    held = json.loads(manifest.read_text(encoding="utf-8"))["subventions"]
+    assert (held["version"], held["published_at"]) == (1, first["published_at"])
+    catalogue = Graph().parse(env / "publish" / "catalog.ttl")
+    modified = {str(o) for o in catalogue.objects(None, DCTERMS.modified)}
+    assert any(m.startswith(first["published_at"][:19]) for m in modified), modified
 
     approved = runner.invoke(app, ["approve", "subventions", "2"])
     assert approved.exit_code == 0, approved.output
@@ -159,3 +169,5 @@ def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch,
     engine.dispose()
     assert published == 3
     assert (env / "publish" / "subventions.csv").read_text(encoding="utf-8").count("\n") - 1 == 3
+    approved_entry = json.loads(manifest.read_text(encoding="utf-8"))["subventions"]
+    assert approved_entry["version"] == 2 and approved_entry["published_at"] > first["published_at"]
