@@ -6,9 +6,16 @@ field name, a key insensitive to case/accents/spaces/punctuation (``Date convent
 l'attribuant »), the beginning of exactly one title (« Date de la convention » for « Date de la
 convention de subvention »; at least 6 letters, never ambiguous) after the aliases declared in
 ``quality/aliases/<schema>.yaml`` (« SIRET bénéficiaire »), then a crosswalk declared for an
-older version of the schema (``quality/crosswalks/*.yaml``: renamed, combined and split columns). Two
-columns claiming one field: the first (by precedence, then by position) wins, the other is kept aside
-and reported.
+older version of the schema (``quality/crosswalks/*.yaml``: renamed, combined and split columns), and
+last an unambiguous near match (:mod:`assets.header_near`: plurals, « (s) », a missing last word,
+words in another order, one mistyped letter). The names and titles of the schema's earlier published
+versions (``versions:`` in the aliases file) count as aliases. Two columns claiming one field: the
+first (by precedence, then by position) wins, the other is kept aside and reported.
+
+Value aliases (``values:`` in the aliases file: « Numéraire » → « aide en numéraire ») are applied
+after the type's normalisations and counted; identifiers that a spreadsheet turned into numbers get
+their lost leading zeros back only when the padded value passes the identifier's own check (SIRET,
+SIREN: :mod:`assets.identifier_zeros`).
 
 Nothing is dropped: source columns that match no field are returned as ``extra`` with the same index,
 and invalid cells are left as they came for the validator to quarantine with their original value.
@@ -27,7 +34,9 @@ import pandas as pd
 import yaml
 
 from assets.geometry import Points, format_degrees, outside_territory, points_from_xy, points_to_ewkt
-from assets.normalise import normalise_column
+from assets.header_near import near_matches
+from assets.identifier_zeros import checked_identifiers, restore_zeros
+from assets.normalise import fold, normalise_column
 
 CROSSWALK_DIR = Path(__file__).resolve().parents[1] / "quality" / "crosswalks"
 ALIASES_DIR = Path(__file__).resolve().parents[1] / "quality" / "aliases"
@@ -99,14 +108,42 @@ def crosswalks_for(schema: Any, directory: Path = CROSSWALK_DIR) -> list[Crosswa
 
 
 @cache
+def alias_texts(schema_id: str) -> dict[str, list[str]]:
+    """field → headers written for it in practice (``aliases:``) and its names and titles in the schema's
+    earlier published versions (``versions:``), from ``quality/aliases/<schema>.yaml``."""
+    path = ALIASES_DIR / f"{schema_id}.yaml"
+    if not path.is_file():
+        return {}
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    found: dict[str, list[str]] = {}
+    for name, aliases in (doc.get("aliases") or {}).items():
+        found.setdefault(name, []).extend(str(a) for a in aliases)
+    for labels in (doc.get("versions") or {}).values():
+        for name, label in (labels or {}).items():
+            found.setdefault(name, []).extend([str(label)] if isinstance(label, str) else map(str, label))
+    return found
+
+
+@cache
 def _aliases(schema_id: str) -> dict[str, str]:
-    """header key → field, from ``quality/aliases/<schema>.yaml`` (headers producers write in practice)."""
+    """header key → field (the first field declaring it wins)."""
+    found: dict[str, str] = {}
+    for name, texts in alias_texts(schema_id).items():
+        for text in texts:
+            found.setdefault(header_key(text), name)
+    return found
+
+
+@cache
+def value_aliases(schema_id: str) -> dict[str, dict[str, str]]:
+    """field → {folded value → canonical value}, from ``values:`` in ``quality/aliases/<schema>.yaml``."""
     path = ALIASES_DIR / f"{schema_id}.yaml"
     if not path.is_file():
         return {}
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return {
-        header_key(alias): field for field, aliases in (doc.get("aliases") or {}).items() for alias in aliases
+        name: {fold(str(alias)): str(canonical) for alias, canonical in (pairs or {}).items()}
+        for name, pairs in (doc.get("values") or {}).items()
     }
 
 
@@ -115,7 +152,7 @@ class HeaderMatch:
     """How a file's headers map to a schema's fields."""
 
     fields: dict[str, str]  # source column -> field
-    how: dict[str, str]  # source column -> "mapping" | "exact" | "key" | "crosswalk"
+    how: dict[str, str]  # source column -> "mapping" | "exact" | "key" | "title" | "alias" | "crosswalk" | …
     combined: dict[str, tuple[list[str], str]]  # field -> (source columns, joiner)
     split: dict[str, str]  # source column -> regex whose named groups are fields
     defaults: dict[str, str]  # field -> constant from the crosswalk
@@ -142,7 +179,8 @@ def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | Non
     by_key: dict[str, str] = {}
     for name in names:
         by_key.setdefault(header_key(name), name)
-    aliases = _aliases(Path(str(getattr(schema, "path", "") or "")).parent.name)
+    schema_id = Path(str(getattr(schema, "path", "") or "")).parent.name
+    aliases = _aliases(schema_id)
     # Templates generated from a schema (Validata's, a portal's) often head columns with the fields'
     # titles: « Nom de l'attribuant » for nomAttribuant.
     by_title: dict[str, str] = {}
@@ -231,6 +269,22 @@ def match_headers(columns: list[str], schema: Any, mapping: dict[str, str] | Non
             if target in names and target not in claims:
                 defaults[target] = value
                 claims[target] = []
+
+    free = [c for c in columns if c not in claimed and c not in how and c not in mapping]
+    free = [c for c in free if keys[c] not in mapping_by_key]
+    if free:
+        labels: dict[str, list[str]] = {}
+        for fld in schema.fields:
+            labels[fld.name] = [fld.name] + ([fld.title] if getattr(fld, "title", None) else [])
+        for target, texts in alias_texts(schema_id).items():
+            if target in labels:
+                labels[target].extend(texts)
+        if crosswalk is not None:
+            for old_header, target in crosswalk.columns.items():
+                if target in labels:
+                    labels[target].append(old_header)
+        for column, target in near_matches(free, labels, set(claims)).items():
+            claim(column, target, "near")
 
     ambiguous = {t: cols for t, cols in claims.items() if len(cols) > 1}
     for target, cols in ambiguous.items():
@@ -336,6 +390,8 @@ def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None =
         data[target] = pd.Series(value, index=frame.index, dtype=object)
 
     digits = identifier_patterns(schema)
+    zero_checks = checked_identifiers(schema)
+    values = value_aliases(Path(str(getattr(schema, "path", "") or "")).parent.name)
     counts: dict[str, int] = {}
     warnings = list(match.warnings)
     errors: list[pd.DataFrame] = []
@@ -349,6 +405,12 @@ def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None =
         if series.dtype != "str" and pd.api.types.infer_dtype(series, skipna=False) != "string":
             series = series.astype(str)  # text already (a staged frame's columns) is not copied
         series, changed = normalise_column(series, fld, digits.get(fld.name))
+        if fld.name in zero_checks:
+            series, n = restore_zeros(series, zero_checks[fld.name])
+            changed = {**changed, "identifier-zeros": n} if n else changed
+        if fld.name in values:
+            series, n = _apply_value_aliases(series, values[fld.name])
+            changed = {**changed, "value-alias": n} if n else changed
         if fld.type == "geopoint":
             points = points_to_ewkt(series)
             # The cell keeps the field's own lexical form (the validator reads ``[lon, lat]`` for an
@@ -415,6 +477,18 @@ def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None =
         errors=error_frame,
         outside_territory=territory,
     )
+
+
+def _apply_value_aliases(series: pd.Series, aliases: dict[str, str]) -> tuple[pd.Series, int]:
+    """Values written as a declared alias (case, accents and spaces aside) replaced by the canonical one."""
+    text = series.astype(str)
+    canonical = text.map(lambda v: aliases.get(fold(v)) if v else None)
+    hit = canonical.notna() & (canonical != text)
+    if not hit.any():
+        return series, 0
+    out = series.astype(object).copy()
+    out[hit] = canonical[hit]
+    return out, int(hit.sum())
 
 
 def _geopoint_text(lon: pd.Series, lat: pd.Series, fmt: str | None) -> pd.Series:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from assets.harmonise import HeaderMatch, harmonise
+from assets.missing_columns import column_matches, missing_columns_refusal
 from assets.read import RefusedFile, StagedTable, read_table
 from quality.plausible import TEMPORAL_TYPES, implausible_rows
 from quality.privacy import PrivacyRules, apply_privacy
@@ -105,6 +106,22 @@ def ingest_file(
         }
         for column in harmonised.header_match.unmatched
     ]
+
+    report["columns"] = column_matches(harmonised.header_match)
+    missing = [s["column"] for s in report["structure"] if s["rule"] == "missing-required-column"]
+    if missing:
+        # Not this schema (or not this version of it): quarantining every row would tell the producer
+        # nothing and replace their published rows by none. The file is refused whole, with the
+        # columns that would make it acceptable.
+        refusal = missing_columns_refusal(missing, original.columns, harmonised.header_match, schema)
+        report.update(
+            status="refused",
+            message=refusal["message"].replace("{file}", str(display)),
+            refusal_reason="missing-required-columns",
+            refusal=refusal,
+            rows_in_file=len(original),
+        )
+        return Ingested(_empty_accepted(schema), _empty_quarantine(), report)
 
     validation = validate_frame(harmonised.frame, schema)
     # Harmonisation finds errors no Table Schema constraint expresses (a point outside France).

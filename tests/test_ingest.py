@@ -17,10 +17,13 @@ NIEVRE = REFERENCE / "real-world-subventions" / "DEP_Nievre_CD58_SUBVENTIONS_201
 def test_fields_a_crosswalk_builds_are_not_reported_missing():
     result = ingest_file(NIEVRE, load_schema("scdl-subventions"), context={"file_name": NIEVRE.name})
     report = result.report
-    assert report["rows_read"] == report["rows_accepted"] + report["rows_quarantined"] == 97
     errors = {s["column"] for s in report["structure"] if s["level"] == "error"}
-    # SUB_DATE_DEBUT + SUB_DATE_FIN feed datesPeriodeVersement; v1 had no pourcentageSubvention.
+    # SUB_DATE_DEBUT + SUB_DATE_FIN feed datesPeriodeVersement; v1 had no pourcentageSubvention, which
+    # 2.1.1 requires: the file is refused whole (not 97 rows quarantined) and says what is missing.
     assert "datesPeriodeVersement" not in errors and errors == {"pourcentageSubvention"}
+    assert report["status"] == "refused" and report["refusal"]["missing"] == ["pourcentageSubvention"]
+    assert report["rows_in_file"] == 97 and report["rows_read"] == 0
+    assert "pourcentageSubvention" in report["message"] and NIEVRE.name in report["message"]
 
 
 def test_a_point_the_platform_builds_is_not_expected_in_the_file(tmp_path: Path):
