@@ -60,6 +60,7 @@ class Crosswalk:
     from_version: str
     to_version: str
     detect: tuple[str, ...]
+    absent: tuple[str, ...]  # headers whose presence rules this version out
     columns: dict[str, str]
     combine: dict[str, dict[str, Any]]
     split: dict[str, dict[str, Any]]
@@ -76,6 +77,7 @@ class Crosswalk:
             from_version=str(doc["from_version"]),
             to_version=str(doc["to_version"]),
             detect=tuple(str(h) for h in doc.get("detect") or ()),
+            absent=tuple(str(h) for h in doc.get("absent") or ()),
             columns={str(k): str(v) for k, v in (doc.get("columns") or {}).items()},
             combine=dict(doc.get("combine") or {}),
             split=dict(doc.get("split") or {}),
@@ -325,6 +327,10 @@ def _detect_crosswalk(columns: list[str], schema: Any) -> Crosswalk | None:
     best, hits = None, 0
     for crosswalk in crosswalks_for(schema):
         found = len(keys & {header_key(h) for h in crosswalk.detect})
+        if crosswalk.absent:
+            if not found or keys & {header_key(h) for h in crosswalk.absent}:
+                continue
+            found += len(crosswalk.absent)  # a version told by what it lacks beats one told by a header
         if found > hits:
             best, hits = crosswalk, found
     return best
