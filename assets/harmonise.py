@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from assets.geojson_cells import geojson_cells
 from assets.geometry import Points, format_degrees, outside_territory, points_from_xy, points_to_ewkt
 from assets.header_near import near_matches
 from assets.identifier_zeros import checked_identifiers, restore_zeros
@@ -417,6 +418,9 @@ def harmonise(frame: pd.DataFrame, schema: Any, mapping: dict[str, str] | None =
         if fld.name in values:
             series, n = _apply_value_aliases(series, values[fld.name])
             changed = {**changed, "value-alias": n} if n else changed
+        if fld.type == "geojson":
+            series, n = geojson_cells(series)
+            changed = {**changed, "geometry-geojson": n} if n else changed
         if fld.type == "geopoint":
             points = points_to_ewkt(series)
             # The cell keeps the field's own lexical form (the validator reads ``[lon, lat]`` for an

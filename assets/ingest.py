@@ -93,6 +93,8 @@ def ingest_file(
     source_of = harmonised.header_match.fields  # source header -> schema field
     report["schema_version_read"] = harmonised.version_read
     report["normalisations"] = {k: int(v) for k, v in harmonised.normalisations.items() if v}
+    if staged.geometries_repaired:
+        report["normalisations"]["geometry-repaired"] = int(staged.geometries_repaired)
     report["warnings"].extend(harmonised.warnings)
     report["structure"] = [
         asdict(issue) for issue in check_structure(_fields_fed(harmonised.header_match, schema), schema)

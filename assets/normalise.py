@@ -54,6 +54,10 @@ KIND_LABELS_FR = {
     "geometry": "points convertis en EWKT WGS 84",
     "geometry-reprojected": "points reprojetés de Lambert-93 en WGS 84",
     "geometry-swapped": "points dont longitude et latitude étaient inversées",
+    "geometry-geojson": "géométries écrites en GeoJSON (WGS 84)",
+    "geometry-repaired": "géométries invalides réparées (contours auto-intersectés…)",
+    "identifier-zeros": "zéros initiaux d'identifiants rétablis (SIRET, SIREN vérifiés par leur clé)",
+    "value-alias": "valeurs ramenées à l'écriture du schéma (« Numéraire » → « aide en numéraire »)",
 }
 
 

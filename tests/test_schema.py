@@ -19,6 +19,7 @@ EXPECTED = {
     "atlasante-dae",
     "naturalsolutions-arbres-urbains",
     "datagouv-fontaine-eau",
+    "etalab-zfe",
 }
 
 

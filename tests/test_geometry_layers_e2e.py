@@ -1,0 +1,129 @@
+"""Polygons and lines through the real pipeline: the national ZFE consolidation (27 real perimeters,
+polygons and multipolygons) dropped by the Métropole, and a zipped Shapefile of lines, end in PostGIS
+as valid geometries of their own type in EPSG:4326, and are published as GeoJSON, GeoParquet and a CSV
+that frictionless accepts against the shipped ZFE schema."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import frictionless
+import geopandas as gpd
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import shapely
+import sqlalchemy as sa
+from conftest import REFERENCE
+from pipeline_runs import pipeline_runs
+
+from quality.schema import frictionless_descriptor, load_schema
+
+ZFE = REFERENCE / "real-world" / "etalab-zfe" / "ZFE_aires_consolidation-nationale_2023.geojson"
+
+pytestmark = pytest.mark.slow
+
+
+def _drop(home: Path, producer: str, dataset: str, source: Path) -> None:
+    inbox = home / "inbox" / producer / dataset
+    inbox.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, inbox / source.name)
+
+
+def _rows(url: str, query: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def test_real_zfe_perimeters_land_as_valid_polygons_and_are_published(home, fresh_pg_url):
+    features = json.loads(ZFE.read_text(encoding="utf-8"))["features"]
+    _drop(home, "metropole", "zfe", ZFE)
+    runs = pipeline_runs(home, fresh_pg_url, "zfe")
+    assert runs.ingest("metropole").success
+    [batch] = _rows(
+        fresh_pg_url,
+        "SELECT status, rows_read, rows_accepted, rows_quarantined FROM meta.batches WHERE dataset = 'zfe'",
+    )
+    assert batch[0] == "loaded" and batch[1] == len(features) == batch[2] + batch[3]
+    assert batch[2] > 0
+    kinds = dict(
+        _rows(
+            fresh_pg_url,
+            "SELECT GeometryType(geometry), count(*) FROM harmonised.zfe "
+            "WHERE ST_SRID(geometry) = 4326 AND ST_IsValid(geometry) GROUP BY 1",
+        )
+    )
+    given = {f["geometry"]["type"].upper() for f in features}
+    assert set(kinds) <= given and sum(kinds.values()) == batch[2]
+    # Each accepted row keeps its own perimeter: same area as the file's feature, to the square metre.
+    areas = dict(_rows(fresh_pg_url, "SELECT source_row, ST_Area(geometry::geography) FROM harmonised.zfe"))
+    for row, area in areas.items():
+        expected = shapely.make_valid(shapely.geometry.shape(features[row - 1]["geometry"]))
+        ref = gpd.GeoSeries([expected], crs=4326).to_crs(3035).area[0]  # equal-area (LAEA Europe)
+        assert area == pytest.approx(ref, rel=0.005)
+
+    runs.publish()
+    publish = home / "publish"
+    layer = gpd.read_file(publish / "zfe.geojson")
+    assert len(layer) == batch[2] and set(layer.geom_type.str.upper()) <= given
+    parquet = pq.read_schema(publish / "zfe.parquet")
+    assert b"geo" in (parquet.metadata or {})  # GeoParquet metadata
+    assert len(gpd.read_parquet(publish / "zfe.parquet")) == batch[2]
+    # Lineage columns (producer, source row…) follow the schema's fields: columns are matched by name,
+    # as Validata does, and every row of the schema's columns must be valid.
+    report = frictionless.validate(
+        frictionless.Resource(
+            path=str(publish / "zfe.csv"),
+            schema=frictionless.Schema.from_descriptor(
+                frictionless_descriptor(load_schema("etalab-zfe").descriptor)
+            ),
+            detector=frictionless.Detector(schema_sync=True),
+        )
+    )
+    row_errors = [e for e in report.flatten(["rowNumber", "fieldName", "type", "note"]) if e[0]]
+    assert report.stats["tasks"] == 1 and row_errors == []
+    published = pd.read_csv(publish / "zfe.csv", dtype=str, keep_default_na=False)
+    assert len(published) == batch[2]
+    assert all(json.loads(g)["type"].upper() in given for g in published["geometry"])
+
+
+def test_zipped_shapefile_of_lines_is_stored_as_lines(home, fresh_pg_url, tmp_path):
+    lines = (
+        gpd.GeoDataFrame(
+            {
+                "id": ["237000000-ZFE-001", "237000000-ZFE-002"],
+                "date_debut": ["2025-01-01", "2025-07-01"],
+                "vp_critair": ["V4", "V3"],
+            },
+            geometry=[
+                shapely.LineString([(0.68, 47.39), (0.70, 47.40)]),
+                shapely.MultiLineString([[(0.66, 47.38), (0.67, 47.385)], [(0.671, 47.386), (0.69, 47.39)]]),
+            ],
+            crs=2154,
+        )
+        .set_crs(4326, allow_override=True)
+        .to_crs(2154)
+    )  # stored in Lambert-93, as IGN layers are
+    shp = tmp_path / "voies.shp"
+    lines.to_file(shp, engine="pyogrio")
+    archive = tmp_path / "voies-zfe.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in tmp_path.glob("voies.*"):
+            zf.write(part, part.name)
+    _drop(home, "metropole", "zfe", archive)
+    runs = pipeline_runs(home, fresh_pg_url, "zfe")
+    assert runs.ingest("metropole").success
+    stored = _rows(
+        fresh_pg_url,
+        "SELECT GeometryType(geometry), ST_SRID(geometry), ST_X(ST_StartPoint(ST_GeometryN(geometry, 1))) "
+        "FROM harmonised.zfe ORDER BY source_row",
+    )
+    assert [s[:2] for s in stored] == [("LINESTRING", 4326), ("MULTILINESTRING", 4326)]
+    assert stored[0][2] == pytest.approx(0.68, abs=1e-7)  # reprojected back from Lambert-93
