@@ -20,6 +20,7 @@ from assets.keys import asset_key, partitions_for
 from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry
 from pipelines.schedules import harvest_pool
+from quality.identity import ProducerIdentity
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
 from quality.reports.scoreboard import ALLOWED_AGE
@@ -32,6 +33,7 @@ CONSERVATION = "conservation"
 STRUCTURE = "structure"
 VALID_SHARE = "valid_rows_share"
 FRESH = "fresh"
+PRODUCER = "producteur"
 # Below this share of valid rows a batch is flagged: the file probably has a systematic problem
 # (wrong columns, wrong schema) rather than a few bad rows.
 MIN_VALID_SHARE = 0.5
@@ -85,6 +87,11 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
                 VALID_SHARE,
                 asset=harmonised_key,
                 description=f"at least {MIN_VALID_SHARE:.0%} of the rows are valid",
+            ),
+            dg.AssetCheckSpec(
+                PRODUCER,
+                asset=harmonised_key,
+                description="the file names its producer as the authority it belongs to (SIRET, INSEE)",
             ),
             dg.AssetCheckSpec(
                 FRESH,
@@ -183,6 +190,9 @@ def load_batch(
         sheet=source.sheet if source else None,
         privacy=PrivacyRules.from_config(dataset.privacy),
         reader=read_gtfs_stops if source and source.kind == "gtfs" else None,
+        producer=ProducerIdentity.from_registry(
+            producer, [p.insee for p in registry.producers if p.kind == "commune" and p.insee]
+        ),
     )
     report = result.report
     record = BatchRecord(
@@ -257,6 +267,18 @@ def _checks(key: dg.AssetKey, reports: list[dict[str, Any]]):
         passed=not missing,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"missing_required_columns": dg.MetadataValue.json(missing)},
+    )
+    foreign = [
+        {"file": r["file_name"], "column": f["column"], "value": f["value"], "rows": f["rows"]}
+        for r in reports
+        for f in r.get("identity") or []
+    ]
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name=PRODUCER,
+        passed=not foreign,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"other_authorities": dg.MetadataValue.json(foreign)},
     )
     loaded = [r for r in reports if r["status"] == "loaded"]
     read = sum(r["rows_read"] for r in loaded)

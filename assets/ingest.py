@@ -18,6 +18,7 @@ import pandas as pd
 from assets.harmonise import HeaderMatch, harmonise
 from assets.missing_columns import column_matches, missing_columns_refusal
 from assets.read import RefusedFile, StagedTable, read_table
+from quality.identity import ProducerIdentity, check_identity
 from quality.plausible import TEMPORAL_TYPES, implausible_rows
 from quality.privacy import PrivacyRules, apply_privacy
 from quality.schema import TableSchema
@@ -49,10 +50,12 @@ def ingest_file(
     sheet: str | None = None,
     privacy: PrivacyRules | None = None,
     reader: Callable[[Path], StagedTable] | None = None,
+    producer: ProducerIdentity | None = None,
 ) -> Ingested:
     """Read, harmonise and validate ``path``; ``context`` carries the batch's identity into the report
     (batch_id, producer, producer_name, dataset, dataset_title, file_name, sha256, received_at).
-    ``reader`` replaces ``read_table`` for sources whose files need their own reading (a GTFS feed)."""
+    ``reader`` replaces ``read_table`` for sources whose files need their own reading (a GTFS feed).
+    ``producer`` (who dropped the file) makes the report flag values naming another authority."""
     report: dict[str, Any] = {
         **context,
         "schema": schema.name,
@@ -110,6 +113,11 @@ def ingest_file(
     ]
 
     report["columns"] = column_matches(harmonised.header_match)
+    report["identity"] = []
+    if producer is not None:
+        written = {fld: src for src, fld in source_of.items()}
+        report["identity"] = check_identity(harmonised.frame, schema_id(schema), producer, written)
+        report["warnings"].extend(f["message"] for f in report["identity"])
     missing = [s["column"] for s in report["structure"] if s["rule"] == "missing-required-column"]
     if missing:
         # Not this schema (or not this version of it): quarantining every row would tell the producer
@@ -219,6 +227,11 @@ def _implausible_warnings(found: dict[str, list[int]], source_of: dict[str, str]
             "Vérifiez-les (faute de frappe dans l'année ?)."
         )
     return warnings
+
+
+def schema_id(schema: TableSchema) -> str:
+    """The shipped schema's folder name (``scdl-subventions``), which names its declarations."""
+    return Path(str(schema.path)).parent.name
 
 
 def _fields_fed(match: HeaderMatch, schema: TableSchema) -> list[str]:
