@@ -53,6 +53,10 @@ NORMALISATION_LABELS_FR: dict[str, str] = {
     "geometry": "points convertis en EWKT WGS 84",
     "geometry-reprojected": "points reprojetés de Lambert-93 en WGS 84",
     "geometry-swapped": "points dont longitude et latitude étaient inversées",
+    "geometry-geojson": "géométries écrites en GeoJSON (WGS 84)",
+    "geometry-repaired": "géométries invalides réparées (contours auto-intersectés…)",
+    "identifier-zeros": "zéros initiaux d'identifiants rétablis (SIRET, SIREN vérifiés par leur clé)",
+    "value-alias": "valeurs ramenées à l'écriture du schéma (« Numéraire » → « aide en numéraire »)",
 }
 
 # Kinds counted by quality/privacy.py: (singular, plural), read after the count. An unknown kind is
@@ -179,6 +183,7 @@ def render_batch_report(report: dict[str, Any], csv_name: str = "rejets.csv") ->
     rows_read = int(report.get("rows_read") or 0)
     quarantined = int(report.get("rows_quarantined") or 0)
     structure = sorted(report.get("structure") or [], key=lambda s: s.get("level") != "error")
+    identity = [f["message"] for f in report.get("identity") or []]
     context = {
         "r": {**REPORT_DEFAULTS, **report},
         "refused": report.get("status") == "refused",
@@ -195,7 +200,10 @@ def render_batch_report(report: dict[str, Any], csv_name: str = "rejets.csv") ->
             {**s, "level_label": LEVEL_LABELS_FR.get(s.get("level"), s.get("level"))} for s in structure
         ],
         "groups": error_groups(report.get("errors") or []),
-        "warnings": _texts(report.get("warnings")),
+        "warnings": [w for w in _texts(report.get("warnings")) if w not in identity],
+        "identity": identity,
+        "columns": {"matched": [], "unmatched": [], **(report.get("columns") or {})},
+        "refusal": {"missing": [], "closest": [], "found": [], **(report.get("refusal") or {})},
         "read": _read_lines(report.get("read") or {}),
         "csv_name": csv_name,
         "cap": HTML_ROWS_PER_GROUP,

@@ -168,6 +168,9 @@ def fix_for(rule: str, message: str = "") -> str:
 
 # Why a file was refused as a whole (assets/read.py RefusedFile.reason), and what to do about it.
 _REFUSALS: dict[str, str] = {
+    "missing-required-columns": "Ajoutez les colonnes obligatoires listées ci-dessous, ou donnez à la "
+    "colonne de votre fichier qui contient cette information le nom du champ (la colonne la plus proche "
+    "est indiquée quand il y en a une), puis déposez à nouveau le fichier.",
     "empty": "Le fichier est vide : exportez à nouveau le tableau depuis votre logiciel.",
     "binary": (
         "Le fichier n'est pas un tableau (image, PDF, document texte…) : déposez un export CSV, "
