@@ -127,3 +127,39 @@ def test_zipped_shapefile_of_lines_is_stored_as_lines(home, fresh_pg_url, tmp_pa
     )
     assert [s[:2] for s in stored] == [("LINESTRING", 4326), ("MULTILINESTRING", 4326)]
     assert stored[0][2] == pytest.approx(0.68, abs=1e-7)  # reprojected back from Lambert-93
+
+
+def test_invalid_polygon_is_repaired_counted_and_written_as_geojson(tmp_path):
+    from assets.ingest import ingest_file
+
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[0.68, 47.39], [0.70, 47.41], [0.70, 47.39], [0.68, 47.41], [0.68, 47.39]]],
+    }
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[0.6, 47.3], [0.7, 47.3], [0.7, 47.4], [0.6, 47.4], [0.6, 47.3]]],
+    }
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"id": "237000000-ZFE-001", "date_debut": "2025-01-01"},
+                "geometry": g,
+            }
+            for g in (bowtie, square)
+        ],
+    }
+    path = tmp_path / "zfe.geojson"
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    assert not shapely.geometry.shape(bowtie).is_valid
+    ingested = ingest_file(path, load_schema("etalab-zfe"), context={"file_name": path.name})
+    report = ingested.report
+    assert report["normalisations"]["geometry-repaired"] == 1
+    assert report["normalisations"]["geometry-geojson"] == 2
+    assert report["rows_accepted"] == 2
+    repaired = shapely.from_geojson(ingested.accepted.loc[0, "geometry"])
+    # make_valid keeps both lobes of the bow tie: two triangles of base 0.02° and height 0.01°.
+    assert repaired.is_valid and repaired.geom_type == "MultiPolygon"
+    assert repaired.area == pytest.approx(2 * 0.5 * 0.02 * 0.01)
