@@ -105,8 +105,12 @@ def crosswalks_for(schema: Any, directory: Path = CROSSWALK_DIR) -> list[Crosswa
         cw
         for cw in load_crosswalks(directory)
         if (cw.schema in names or cw.schema_name in names)
-        # a schema is never "converted" from its own version
+        # a schema is never "converted" from its own version, nor to another version than its own
         and not (version == cw.from_version or version.startswith(cw.from_version + "."))
+        and (
+            version == cw.to_version.removeprefix("v")
+            or version.startswith(cw.to_version.removeprefix("v") + ".")
+        )
     ]
 
 
