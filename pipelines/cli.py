@@ -380,7 +380,13 @@ def dev(
     _prepare_dagster_home()
     with _demo_feeds():
         dagster = Path(sys.executable).parent / "dagster"
-        command = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+        # The workspace names the code location « territoire » (a module alone would be named after it).
+        workspace = REPO_DAGSTER_YAML.with_name("workspace.yaml")
+        command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+        console.print(
+            f"Interface Dagster : http://127.0.0.1:{port} (adresse 127.0.0.1, port {port}) — "
+            "emplacement de code « territoire ». Ctrl+C pour l'arrêter."
+        )
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
 
 

@@ -25,6 +25,15 @@ ALLOWED_AGE: dict[str, timedelta] = {
     "daily": timedelta(days=2),
 }
 LATE_FACTOR = 0.5
+FREQUENCY_LABELS_FR: dict[str, str] = {
+    "annual": "annuelle",
+    "quarterly": "trimestrielle",
+    "monthly": "mensuelle",
+    "weekly": "hebdomadaire",
+    "daily": "quotidienne",
+    "semiannual": "semestrielle",
+    "irregular": "irrégulière",
+}
 
 
 class LateCell(NamedTuple):

@@ -32,18 +32,16 @@ from typing import Any
 
 import pandas as pd
 
-from quality.coverage import ALLOWED_AGE, LATE_FACTOR, LateCell, coverage_cells, late_cells_of
+from quality.coverage import (
+    ALLOWED_AGE,
+    FREQUENCY_LABELS_FR,
+    LATE_FACTOR,
+    LateCell,
+    coverage_cells,
+    late_cells_of,
+)
 from quality.reports import environment, fr_date, fr_percent, write_atomically
 
-FREQUENCY_LABELS_FR = {
-    "annual": "annuelle",
-    "quarterly": "trimestrielle",
-    "monthly": "mensuelle",
-    "weekly": "hebdomadaire",
-    "daily": "quotidienne",
-    "semiannual": "semestrielle",
-    "irregular": "irrégulière",
-}
 DESCRIPTION_MIN_LENGTH = 100  # udata's QUALITY_DESCRIPTION_LENGTH
 OPEN_LICENCES = {
     "etalab-2.0", "lov2", "licence-ouverte", "licence-ouverte-2.0", "odbl", "odc-odbl", "cc-by",
