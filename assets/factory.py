@@ -242,6 +242,7 @@ def _batch_metadata(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "schema_version_read": str(last.get("schema_version_read") or ""),
         "report": dg.MetadataValue.path(last["report_path"]),
         "message": last["message"] or "",
+        "refusal_reason": str(last.get("refusal_reason") or ""),
     }
 
 
