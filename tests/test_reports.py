@@ -76,7 +76,7 @@ def _error(row: int, field: str, rule: str, value: str, tail: str) -> dict[str, 
 
 def subventions_report() -> dict[str, object]:
     """A realistic batch: a commune's subventions export with SIRET typos, a bad date, a TOTAL line."""
-    luhn = "ne respecte pas la règle french-siret-value."
+    luhn = "n'est pas un numéro SIRET valide (14 chiffres dont le dernier est une clé de contrôle)."
     errors = [
         _error(3, "idBeneficiaire", "french-siret-value", "44306184100048", luhn),
         _error(4, "idBeneficiaire", "french-siret-value", "78945612300011", luhn),

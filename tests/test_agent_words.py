@@ -1,0 +1,96 @@
+"""What an agent reads names their own columns, says a structure problem once, and never shows a
+rule code or an English status (the JSON and the data-* attributes keep the codes for machines)."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REFERENCE
+from test_reports import DATASETS, NOW, PRODUCERS, _batches, _visible, refused_report, subventions_report
+
+from assets.ingest import ingest_file
+from quality.reports.batch import render_batch_report
+from quality.reports.fixes import RULE_LABELS_FR
+from quality.reports.scoreboard import render_scoreboard
+from quality.schema import load_schema
+
+NIEVRE = REFERENCE / "real-world-subventions" / "DEP_Nievre_CD58_SUBVENTIONS_2016_LISTE.csv"
+# Words that are codes, not French: statuses as the database keeps them, frequencies as the registry
+# writes them, and every rule the validator and the structure check can emit that is not a French word.
+ENGLISH_STATUSES = {"loaded", "refused", "failed", "held", "published", "blocked", "unchanged"}
+FREQUENCY_CODES = {"annual", "semiannual", "quarterly", "monthly", "weekly", "daily", "irregular"}
+RULE_CODES = {
+    *RULE_LABELS_FR,
+    "unique-keys", "missing-required-column", "missing-column", "extra-column", "duplicate-column",
+    "column-order", "one-of-required", "outside-france",
+}  # fmt: skip
+FRENCH_WORDS = {"format", "type", "minimum", "maximum", "unique"}
+
+
+def leaked_codes(text: str) -> set[str]:
+    """The codes that appear as words in a page's visible text."""
+    words = set(re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]", text))
+    codes = (RULE_CODES - FRENCH_WORDS) | ENGLISH_STATUSES | FREQUENCY_CODES
+    return words & codes
+
+
+def _nievre_report() -> dict:
+    schema = load_schema("scdl-subventions")
+    context = {"batch_id": "b1", "producer": "fondettes", "dataset": "subventions", "file_name": NIEVRE.name}
+    return ingest_file(NIEVRE, schema, context=context).report
+
+
+def test_leak_detector_sees_a_rule_code_and_an_english_status() -> None:
+    assert leaked_codes("Colonne X : french-siret-value, statut loaded") == {"french-siret-value", "loaded"}
+    assert leaked_codes("valeur supérieure au maximum autorisé, mauvais format, valeur unique") == set()
+
+
+def test_messages_name_the_agents_columns_with_the_schema_field_in_brackets() -> None:
+    report = _nievre_report()
+    siret = [e for e in report["errors"] if e["field"] == "idAttribuant"]
+    assert siret and all(
+        e["message"].startswith(
+            "Colonne « COLL_SIRET » (idAttribuant : Identification de l'attribuant), ligne "
+        )
+        for e in siret
+    )
+    text = _visible(render_batch_report(report))
+    assert "Colonne « COLL_SIRET » (idAttribuant : Identification de l'attribuant) :" in text
+    assert "Colonne « SUB_NATURE » (nature : Nature de la subvention) :" in text
+
+
+def test_a_missing_required_column_is_one_line_not_one_per_row() -> None:
+    report = _nievre_report()
+    missing = [
+        e for e in report["errors"] if e["field"] == "pourcentageSubvention" and e["rule"] == "required"
+    ]
+    assert len(missing) == report["rows_read"] == 97  # the JSON keeps every row's reason
+    text = _visible(render_batch_report(report))
+    assert text.count("pourcentageSubvention") == 2  # the structure table's column cell and its message
+    assert "attribuée au bénéficiaire) : valeur obligatoire manquante" not in text
+    assert "Colonne obligatoire « pourcentageSubvention » (Pourcentage du montant total" in text
+    assert "Les 97 lignes du fichier sont mises de côté tant qu'elle manque." in text
+    assert report["rows_read"] == report["rows_accepted"] + report["rows_quarantined"]
+
+
+def test_no_rule_code_or_english_status_reaches_an_html_page() -> None:
+    pages = {
+        "quarantined rows": render_batch_report(subventions_report()),
+        "real export": render_batch_report(_nievre_report()),
+        "refused file": render_batch_report(refused_report()),
+        "scoreboard": render_scoreboard(PRODUCERS, DATASETS, _batches(), "../reports", NOW),
+    }
+    for name, html in pages.items():
+        assert leaked_codes(_visible(html)) == set(), name
+
+
+def test_row_numbers_in_messages_are_grouped_the_french_way() -> None:
+    import pandas as pd
+
+    from quality.validate import messages
+
+    out = messages("montant", pd.Series([7, 12345]), pd.Series(["x", "y"]), "n'est pas un nombre.")
+    assert list(out) == [
+        "Colonne « montant », ligne 7 : « x » n'est pas un nombre.",
+        "Colonne « montant », ligne 12\u202f345 : « y » n'est pas un nombre.",
+    ]
