@@ -547,7 +547,7 @@ def test_write_scoreboard_page_sorted_with_trends_links_and_method(tmp_path: Pat
     assert path == tmp_path / "publish" / "index.html"
     html = path.read_text("utf-8")
     text = _visible(html)
-    order = re.findall(r'<tr data-producer="([^"]+)"', html)
+    order = re.findall(r'<li class="card" data-producer="([^"]+)"', html)
     assert order == ["mobilites-touraine", "tours", "villandry", "fondettes", "saint-avertin"]
     assert "CHU de Tours" in text[text.index("Sans jeu de données attendu") :]
     # Reports with quarantined rows (b2: 2 rows, b6: 1) hold the cells as sent: not linked here.

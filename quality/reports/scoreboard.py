@@ -38,6 +38,7 @@ from quality.coverage import (
     LATE_FACTOR,
     LateCell,
     coverage_cells,
+    coverage_history,
     late_cells_of,
 )
 from quality.reports import environment, fr_date, fr_percent, write_atomically
@@ -194,6 +195,48 @@ def sparkline(shares: list[float], width: int = 96, height: int = 24) -> dict[st
     return {"points": points, "label": label, "arrow": arrow, "width": width, "height": height}
 
 
+def coverage_chart(
+    history: list[tuple[datetime, float]], width: int = 640, height: int = 160
+) -> dict[str, Any]:
+    """An inline SVG line of the territory's coverage over time (no script), with the words a screen
+    reader says instead: from which share on which date to which share today."""
+    if not history:
+        return {"points": "", "label": "aucune livraison attendue ou reçue", "width": width, "height": height}
+    left, right, top, bottom = 44, 8, 8, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
+    start, end = history[0][0], history[-1][0]
+    span = (end - start).total_seconds() or 1.0
+
+    def x(t: datetime) -> float:
+        return left + plot_w * (t - start).total_seconds() / span
+
+    def y(share: float) -> float:
+        return top + plot_h * (1 - share)
+
+    points = " ".join(f"{x(t):.1f},{y(s):.1f}" for t, s in history)
+    if len(history) == 1:
+        points += f" {left + plot_w:.1f},{y(history[0][1]):.1f}"
+    area = f"{left:.1f},{y(0):.1f} {points} {left + plot_w:.1f},{y(0):.1f}"
+    label = (
+        f"Couverture du territoire : {fr_percent(history[0][1], 0)} le {fr_date(start, False)}, "
+        f"{fr_percent(history[-1][1], 0)} le {fr_date(end, False)}"
+    )
+    return {
+        "points": points,
+        "area": area,
+        "label": label,
+        "width": width,
+        "height": height,
+        "grid": [(y(s), fr_percent(s, 0)) for s in (0.0, 0.5, 1.0)],
+        "left": left,
+        "right_x": left + plot_w,
+        "axis_y": y(0) + 16,
+        "first_label": fr_date(start, False),
+        "last_label": fr_date(end, False),
+        "last_share": fr_percent(history[-1][1], 0),
+    }
+
+
 def render_scoreboard(
     producers: list[dict[str, Any]],
     datasets: list[dict[str, Any]],
@@ -209,7 +252,9 @@ def render_scoreboard(
     quality = dataset_quality(datasets, rows, batches)
     trends = producer_trends(batches)
     by_cell = {(r["producer"], r["dataset"]): r for r in rows}
+    history = coverage_history(producers, datasets, _records(batches), now)
     context = {
+        "coverage": coverage_chart(history),
         "now": now,
         "producers": [{**p, "trend": sparkline(trends.get(p["id"], []))} for p in concerned],
         "idle": [p for p in scored if p["score"] is None],
