@@ -294,12 +294,12 @@ def status(
     """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur."""
     from rich.table import Table
 
-    from quality.coverage import coverage_cells, late_cells_of
+    from quality.coverage import coverage_cells, late_cells_of, report_url
     from quality.french import fr_percent
 
     producers, datasets, batches = _status_inputs()
     now = datetime.now(UTC)
-    rows = coverage_cells(producers, datasets, batches, now, str(_home() / "reports"))
+    rows = coverage_cells(producers, datasets, batches, now)
     if late:
         cells = late_cells_of(rows, now)
         table = Table(title="Producteurs en retard")
@@ -311,21 +311,33 @@ def status(
         console.print(table)
         console.print(f"{len(cells)} retard(s).")
         return
-    table = Table(title="Couverture du territoire")
-    for column in ("producteur", "jeu", "attendu", "livré", "lignes valides", "fraîcheur", "rapport"):
-        table.add_column(column, overflow="fold")
+    reports = _home() / "reports"
+    table = Table(title=f"Couverture du territoire (rapports sous {reports})", title_justify="left")
+    for column in ("producteur", "jeu", "dernier fichier", "lignes valides", "fraîcheur", "rapport"):
+        table.add_column(column, justify="right" if column == "lignes valides" else "left", overflow="fold")
     for row in rows:
-        share = row.get("valid_share")
         table.add_row(
             row["producer"],
             row["dataset"],
-            "oui" if row["expected"] else "non",
-            "oui" if row["delivered"] else "non",
-            fr_percent(share, 0),
+            _last_file(row),
+            fr_percent(row.get("valid_share"), 0),
             "en retard" if row["late"] else ("à jour" if row["delivered"] else "—"),
-            row.get("report_url") or "",
+            report_url("", row["producer"], row["dataset"], row["last_batch"]) if row["delivered"] else "",
         )
     console.print(table)
+
+
+def _last_file(row: dict[str, Any]) -> str:
+    """« chargé », « refusé : pas un tableau », « jamais reçu »; « (volontaire) » when not owed."""
+    from quality.french import status_label
+    from quality.reports.fixes import refusal_phrase
+
+    if not row["delivered"]:
+        return "jamais reçu" if row["expected"] else "—"
+    text = status_label(row["last_status"])
+    if row["last_status"] == "refused":
+        text += f" : {refusal_phrase(row.get('last_refusal_reason'))}"
+    return text + ("" if row["expected"] else " (volontaire)")
 
 
 def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
@@ -341,7 +353,18 @@ def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
     by_table = index.dataset_by_table()
     for batch in batches:
         batch["dataset"] = by_table.get(batch["dataset"], batch["dataset"])
+        if batch.get("status") == "refused":
+            batch["refusal_reason"] = _refusal_reason(batch)
     return index.producers, list(index.datasets.values()), batches
+
+
+def _refusal_reason(batch: dict[str, Any]) -> str | None:
+    """The refusal's code, kept in the batch's JSON report (meta.batches keeps the sentence only)."""
+    path = _home() / "reports" / str(batch["producer"]) / str(batch["dataset"]) / f"{batch['batch_id']}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("refusal_reason")
+    except (OSError, ValueError):
+        return None
 
 
 @app.command()

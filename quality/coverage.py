@@ -133,6 +133,7 @@ def coverage_cells(
                     "last_batch": batch.get("batch_id") if batch is not None else None,
                     "last_status": batch["status"] if batch is not None else None,
                     "last_message": (batch.get("message") or "") if batch is not None else "",
+                    "last_refusal_reason": batch.get("refusal_reason") if batch is not None else None,
                     "last_received_at": batch["received_at"] if batch is not None else None,
                     "last_loaded_at": delivered_at,
                     "rows_read": batch["rows_read"] if batch is not None else 0,

@@ -179,6 +179,7 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0, status.output
     assert "joue-les-tours" in status.output and "luynes" in status.output
+    assert "refusé : pas un tableau" in status.output and "chargé" in status.output
     late = runner.invoke(app, ["status", "--late"])
     assert late.exit_code == 0 and "retard" in late.output
 
