@@ -217,9 +217,11 @@ def coverage_chart(
     if len(history) == 1:
         points += f" {left + plot_w:.1f},{y(history[0][1]):.1f}"
     area = f"{left:.1f},{y(0):.1f} {points} {left + plot_w:.1f},{y(0):.1f}"
+    hours = (end - start).total_seconds() < 2 * 86400  # a curve of one day: the hours tell it apart
+    first, last = fr_date(start, hours), fr_date(end, hours)
     label = (
-        f"Couverture du territoire : {fr_percent(history[0][1], 0)} le {fr_date(start, False)}, "
-        f"{fr_percent(history[-1][1], 0)} le {fr_date(end, False)}"
+        f"Couverture du territoire : {fr_percent(history[0][1], 0)} le {first}, "
+        f"{fr_percent(history[-1][1], 0)} le {last}"
     )
     return {
         "points": points,
@@ -231,8 +233,8 @@ def coverage_chart(
         "left": left,
         "right_x": left + plot_w,
         "axis_y": y(0) + 16,
-        "first_label": fr_date(start, False),
-        "last_label": fr_date(end, False),
+        "first_label": first,
+        "last_label": last,
         "last_share": fr_percent(history[-1][1], 0),
     }
 
