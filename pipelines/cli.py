@@ -132,7 +132,8 @@ def drop(
         )
     for path in files:
         target = drop_file(_home(), producer, dataset, path)
-        console.print(f"déposé : {path} → {target}")
+        # Plain text: no rich import for the command agents run most, and no markup in file names.
+        typer.echo(f"déposé : {path} → {target}")
 
 
 @app.command()
@@ -388,13 +389,13 @@ def report(
         _fail(f"aucun rapport pour {producer} / {dataset}" + (f" (lot {batch})" if batch else ""), code=1)
     chosen = json.loads(reports[-1].read_text(encoding="utf-8"))
     html = reports[-1].with_suffix(".html")
-    console.print(
+    typer.echo(
         f"{chosen['file_name']} — {status_label(chosen['status'])} : {fr_int(chosen['rows_read'])} lues, "
         f"{fr_int(chosen['rows_accepted'])} acceptées, {fr_int(chosen['rows_quarantined'])} en quarantaine"
     )
     if chosen.get("message"):
-        console.print(chosen["message"])
-    console.print(str(html))
+        typer.echo(chosen["message"])
+    typer.echo(str(html))
     if open_browser:
         webbrowser.open(html.as_uri())
 
@@ -419,6 +420,7 @@ def approve(
     version: Annotated[int, typer.Argument(metavar="VERSION", help="numéro de la version retenue")],
 ) -> None:
     """Approuve une version retenue (trop de lignes retirées) : elle est alors publiée."""
+    from quality.french import fr_int, status_label
     from resources.warehouse import Warehouse
 
     registry = _registry()
@@ -429,7 +431,8 @@ def approve(
     except (LookupError, ValueError) as exc:
         _fail(str(exc), code=1)
     console.print(
-        f"{dataset} version {publication.version} : {publication.status}, {publication.rows} lignes."
+        f"{dataset} version {publication.version} : {status_label(publication.status)}, "
+        f"{fr_int(publication.rows)} lignes."
     )
     _prepare_dagster_home()
     from pipelines.runner import write_publication_files

@@ -180,6 +180,8 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
     assert status.exit_code == 0, status.output
     assert "joue-les-tours" in status.output and "luynes" in status.output
     assert "refusé : pas un tableau" in status.output and "chargé" in status.output
+    report = runner.invoke(app, ["report", "luynes", "subventions"])
+    assert report.exit_code == 0 and "garbage.csv — refusé : 0 lues" in report.output
     late = runner.invoke(app, ["status", "--late"])
     assert late.exit_code == 0 and "retard" in late.output
 
@@ -224,6 +226,7 @@ def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch,
 
     approved = runner.invoke(app, ["approve", "subventions", "2"])
     assert approved.exit_code == 0, approved.output
+    assert "subventions version 2 : approuvé, 3 lignes." in approved.output
     with engine.connect() as conn:
         published = conn.execute(sa.text("select count(*) from published.subventions")).scalar()
     engine.dispose()
