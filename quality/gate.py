@@ -166,7 +166,7 @@ _CHECK_KINDS_FR = {
     "required": "obligatoire",
     "enum": "liste",
     "geometry": "geometrie",
-    "row_count": "nombre_de_lignes",
+    "row-count": "nombre_de_lignes",
 }
 
 
