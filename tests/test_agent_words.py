@@ -84,6 +84,14 @@ def test_no_rule_code_or_english_status_reaches_an_html_page() -> None:
         assert leaked_codes(_visible(html)) == set(), name
 
 
+def test_every_rule_the_platform_emits_has_a_french_label() -> None:
+    from quality.checks import CHECKS
+    from quality.strict import STANDARD_RULES
+
+    emitted = {n for n in CHECKS if "_" not in n} | set(STANDARD_RULES) | RULE_CODES | {"reference"}
+    assert emitted - set(RULE_LABELS_FR) == set()
+
+
 def test_row_numbers_in_messages_are_grouped_the_french_way() -> None:
     import pandas as pd
 

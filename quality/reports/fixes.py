@@ -133,6 +133,7 @@ RULE_LABELS_FR: dict[str, str] = {
     "opening-hours-value": "horaires mal écrits",
     "phone-number-value": "numéro de téléphone invalide",
     "nomenclature-actes-value": "nature d'acte inconnue",
+    "reference": "référence à une ligne qui n'existe pas",
 }
 
 
