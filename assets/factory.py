@@ -20,10 +20,10 @@ from assets.keys import asset_key, partitions_for
 from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry
 from pipelines.schedules import harvest_pool
+from quality.coverage import ALLOWED_AGE, FREQUENCY_LABELS_FR
 from quality.identity import ProducerIdentity
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
-from quality.reports.scoreboard import ALLOWED_AGE
 from quality.schema import TableSchema
 from resources.harvest.resource import Harvester
 from resources.store import ArchivedFile, Store, sha256_file
@@ -31,8 +31,8 @@ from resources.warehouse import BatchRecord, Warehouse
 
 CONSERVATION = "conservation"
 STRUCTURE = "structure"
-VALID_SHARE = "valid_rows_share"
-FRESH = "fresh"
+VALID_SHARE = "part_lignes_valides"
+FRESH = "fraicheur"
 PRODUCER = "producteur"
 # Below this share of valid rows a batch is flagged: the file probably has a systematic problem
 # (wrong columns, wrong schema) rather than a few bad rows.
@@ -51,7 +51,7 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
         # Harvests of one host share a pool, so a producer's server never sees more than the pool's limit.
         pool=harvest_pool(dataset),
         group_name=dataset.table,
-        description=f"Files received for « {dataset.title} », archived unchanged under their sha256.",
+        description=f"Fichiers reçus pour « {dataset.title} », archivés tels quels sous leur sha256.",
         kinds={"python", "file"},
     )
     def harvested(
@@ -71,32 +71,37 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
         deps=[harvested_key],
         partitions_def=partitions,
         group_name=dataset.table,
-        description=f"« {dataset.title} » harmonised to {dataset.schema_ref}, one producer per partition.",
+        description=(
+            f"« {dataset.title} » harmonisé au schéma {dataset.schema_ref}, une partition par producteur."
+        ),
         kinds={"python", "postgres"},
         check_specs=[
             dg.AssetCheckSpec(
                 CONSERVATION,
                 asset=harmonised_key,
                 blocking=True,
-                description="rows read = rows accepted + rows quarantined, for every batch",
+                description="lignes lues = lignes acceptées + lignes mises de côté, pour chaque lot",
             ),
             dg.AssetCheckSpec(
-                STRUCTURE, asset=harmonised_key, description="every required column of the schema is present"
+                STRUCTURE,
+                asset=harmonised_key,
+                description="toutes les colonnes obligatoires du schéma sont présentes",
             ),
             dg.AssetCheckSpec(
                 VALID_SHARE,
                 asset=harmonised_key,
-                description=f"at least {MIN_VALID_SHARE:.0%} of the rows are valid",
+                description=f"au moins {MIN_VALID_SHARE:.0%} des lignes sont valides",
             ),
             dg.AssetCheckSpec(
                 PRODUCER,
                 asset=harmonised_key,
-                description="the file names its producer as the authority it belongs to (SIRET, INSEE)",
+                description="le fichier désigne bien son producteur comme autorité (SIRET, INSEE)",
             ),
             dg.AssetCheckSpec(
                 FRESH,
                 asset=harmonised_key,
-                description=f"the last delivery is younger than its frequency allows ({dataset.frequency})",
+                description="la dernière livraison est plus récente que sa fréquence ne l'exige "
+                f"({FREQUENCY_LABELS_FR.get(dataset.frequency, dataset.frequency)})",
             ),
         ],
     )
@@ -247,6 +252,7 @@ def _batch_metadata(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "schema_version_read": str(last.get("schema_version_read") or ""),
         "report": dg.MetadataValue.path(last["report_path"]),
         "message": last["message"] or "",
+        "refusal_reason": str(last.get("refusal_reason") or ""),
     }
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from assets.harmonise import HeaderMatch, harmonise
 from assets.missing_columns import column_matches, missing_columns_refusal
 from assets.read import RefusedFile, StagedTable, read_table
+from quality.column_names import column_labels, in_agent_words, message_in_agent_words
 from quality.identity import ProducerIdentity, check_identity
 from quality.plausible import TEMPORAL_TYPES, implausible_rows
 from quality.privacy import PrivacyRules, apply_privacy
@@ -25,6 +26,8 @@ from quality.schema import TableSchema
 from quality.validate import check_structure, validate_frame
 
 QUARANTINE_COLUMNS = ["source_row", "cells", "errors"]
+# Structure issues whose message names schema fields (the others name the agent's own columns).
+FIELD_NAMED_RULES = {"missing-required-column", "missing-column", "duplicate-column", "column-order"}
 
 
 @dataclass
@@ -99,8 +102,19 @@ def ingest_file(
     if staged.geometries_repaired:
         report["normalisations"]["geometry-repaired"] = int(staged.geometries_repaired)
     report["warnings"].extend(harmonised.warnings)
+    # The agent knows their columns by their own headers: every message names those first.
+    source_of_field = {fld: src for src, fld in source_of.items()}
+    labels = column_labels(
+        schema.field_names, source_of_field, {f.name: f.title for f in schema.fields if f.title}
+    )
+    report["column_labels"] = labels
     report["structure"] = [
-        asdict(issue) for issue in check_structure(_fields_fed(harmonised.header_match, schema), schema)
+        {**issue, "message": message_in_agent_words(issue["message"], labels)}
+        if issue["rule"] in FIELD_NAMED_RULES
+        else issue
+        for issue in (
+            asdict(i) for i in check_structure(_fields_fed(harmonised.header_match, schema), schema)
+        )
     ] + [
         {
             "level": "warning",
@@ -138,6 +152,8 @@ def ingest_file(
     found = [e for e in (validation.errors, harmonised.errors) if e is not None and not e.empty]
     errors = pd.concat(found, ignore_index=True) if found else validation.errors
     errors = _with_original_values(errors, original, source_of)
+    if not errors.empty:
+        errors["message"] = in_agent_words(errors["message"], errors["field"], labels)
     invalid = original.index.isin(pd.Index(errors["row"].unique()))
     report["outside_territory"] = {
         f: [int(r) for r in rows] for f, rows in harmonised.outside_territory.items()

@@ -39,8 +39,9 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         deps=[harmonised_key],
         group_name=dataset.table,
         description=(
-            f"« {dataset.title} » for the whole territory: every producer's accepted rows, duplicates "
-            "across producers resolved, checked by the gate, published as a numbered version."
+            f"« {dataset.title} » pour tout le territoire : les lignes acceptées de chaque producteur, "
+            "doublons entre producteurs résolus, contrôlées par la porte qualité, publiées en version "
+            "numérotée."
         ),
         kinds={"postgres"},
         check_specs=check_specs,
@@ -108,7 +109,7 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         key=asset_key(dataset, "published"),
         deps=[territory_key],
         group_name=dataset.table,
-        description=f"« {dataset.title} » as files (CSV, Parquet, GeoJSON) and in the DCAT-AP catalogue.",
+        description=f"« {dataset.title} » en fichiers (CSV, Parquet, GeoJSON) et dans le catalogue DCAT-AP.",
         kinds={"csv", "parquet", "file"},
         automation_condition=dg.AutomationCondition.eager(),
     )

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from pipelines.registry import Registry
 
 app = FrenchTyper(
+    name="territoire",
     help="territoire — la plateforme de données mutualisée de Tours Métropole Val de Loire.",
     no_args_is_help=True,
     add_completion=False,
@@ -130,7 +132,8 @@ def drop(
         )
     for path in files:
         target = drop_file(_home(), producer, dataset, path)
-        console.print(f"déposé : {path} → {target}")
+        # Plain text: no rich import for the command agents run most, and no markup in file names.
+        typer.echo(f"déposé : {path} → {target}")
 
 
 @app.command()
@@ -143,6 +146,7 @@ def run(
 ) -> None:
     """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
     from pipelines.runner import run_pending
+    from quality.french import fr_int
 
     registry = _registry()
     _check_ids(registry, producer=producer, dataset=dataset)
@@ -162,8 +166,8 @@ def run(
         conserved = all(b["rows_read"] == b["rows_accepted"] + b["rows_quarantined"] for b in outcome.batches)
         verdict = "conservation vérifiée pour chaque lot" if conserved else "CONSERVATION ROMPUE"
         console.print(
-            f"{len(outcome.batches)} lots : {read} lignes lues = {accepted} acceptées "
-            f"+ {quarantined} en quarantaine ({verdict})."
+            f"{fr_int(len(outcome.batches))} lots : {fr_int(read)} lignes lues = "
+            f"{fr_int(accepted)} acceptées + {fr_int(quarantined)} en quarantaine ({verdict})."
         )
     for failure in outcome.harvest_failures:
         console.print(f"[yellow]collecte en échec[/] {failure}")
@@ -175,6 +179,11 @@ def run(
         _fail("certaines exécutions ont échoué : " + ", ".join(outcome.failed), code=3)
 
 
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 def validate(
     file: Annotated[
@@ -182,7 +191,9 @@ def validate(
         typer.Argument(metavar="FICHIER", exists=True, dir_okay=False, help="fichier à valider tel quel"),
     ],
     schema: Annotated[str, typer.Option("--schema", help="schéma, ex. scdl-subventions")],
-    format: Annotated[str, typer.Option("--format", help="text ou json")] = "text",
+    format: Annotated[
+        OutputFormat, typer.Option("--format", help="text (lisible) ou json (machine)")
+    ] = OutputFormat.text,
 ) -> None:
     """Valide un fichier tel quel (mode strict, sans normalisation), comme Validata."""
     from assets.read import RefusedFile
@@ -196,7 +207,7 @@ def validate(
     try:
         report = validate_file(file, table_schema)
     except RefusedFile as exc:
-        if format == "json":
+        if format is OutputFormat.json:
             print(
                 json.dumps(
                     [{"row": None, "field": None, "rule": exc.reason, "value": None, "message": str(exc)}],
@@ -205,23 +216,56 @@ def validate(
                 )
             )
         else:
-            err.print(str(exc))
+            err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(1) from None
     records = report.to_records()
-    if format == "json":
+    if format is OutputFormat.json:
         print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
     else:
-        if not records:
-            console.print(
-                f"[green]{file.name} est valide au regard du schéma {table_schema.name} "
-                f"{table_schema.version}.[/]"
-            )
-        for rec in records:
-            console.print(
-                f"ligne {rec['row']}, colonne {rec['field']}, règle {rec['rule']} : {rec['message']}"
-            )
+        for line in validation_lines(records):
+            console.print(line, markup=False, highlight=False)
+        console.print(
+            validation_summary(file.name, table_schema, report.rows, records, report.structure),
+            markup=False,
+            highlight=False,
+        )
     if any(r.get("level", "error") == "error" for r in records):
         raise typer.Exit(1)
+
+
+def validation_lines(records: list[dict[str, Any]]) -> list[str]:
+    """One line per problem: structure first (no row: it concerns the whole column), then cells."""
+    from quality.french import fr_int
+
+    lines = []
+    for rec in records:
+        message = str(rec.get("message") or "").strip()
+        if rec.get("row") is None:
+            lines.append(f"structure — {message}")
+        elif message.startswith("Colonne"):  # the validator's message names column and row already
+            lines.append(message)
+        else:
+            lines.append(f"ligne {fr_int(rec['row'])}, colonne « {rec.get('field')} » : {message}")
+    return lines
+
+
+def validation_summary(
+    file_name: str, table_schema: Any, rows: int, records: list[dict[str, Any]], structure: list[Any]
+) -> str:
+    """« 120 lignes lues ; 7 erreurs : 4 numéro SIRET invalide, 3 valeur hors de la liste autorisée. »"""
+    from collections import Counter
+
+    from quality.french import fr_int
+    from quality.reports.fixes import rule_label
+
+    warnings = sum(1 for s in structure if getattr(s, "level", "") == "warning")
+    head = f"{file_name} ({table_schema.name} {table_schema.version}) : {fr_int(rows)} lignes lues ; "
+    tail = f" ; {fr_int(warnings)} avertissement(s) de structure." if warnings else "."
+    if not records:
+        return head + "valide, aucune erreur" + tail
+    by_rule = Counter(rule_label(str(r.get("rule"))) for r in records)
+    detail = ", ".join(f"{fr_int(n)} {label}" for label, n in by_rule.most_common())
+    return head + f"{fr_int(len(records))} erreur(s) : {detail}" + tail
 
 
 @app.command()
@@ -251,11 +295,12 @@ def status(
     """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur."""
     from rich.table import Table
 
-    from quality.coverage import coverage_cells, late_cells_of
+    from quality.coverage import coverage_cells, late_cells_of, report_url
+    from quality.french import fr_percent
 
     producers, datasets, batches = _status_inputs()
     now = datetime.now(UTC)
-    rows = coverage_cells(producers, datasets, batches, now, str(_home() / "reports"))
+    rows = coverage_cells(producers, datasets, batches, now)
     if late:
         cells = late_cells_of(rows, now)
         table = Table(title="Producteurs en retard")
@@ -267,21 +312,33 @@ def status(
         console.print(table)
         console.print(f"{len(cells)} retard(s).")
         return
-    table = Table(title="Couverture du territoire")
-    for column in ("producteur", "jeu", "attendu", "livré", "lignes valides", "fraîcheur", "rapport"):
-        table.add_column(column, overflow="fold")
+    reports = _home() / "reports"
+    table = Table(title=f"Couverture du territoire (rapports sous {reports})", title_justify="left")
+    for column in ("producteur", "jeu", "dernier fichier", "lignes valides", "fraîcheur", "rapport"):
+        table.add_column(column, justify="right" if column == "lignes valides" else "left", overflow="fold")
     for row in rows:
-        share = row.get("valid_share")
         table.add_row(
             row["producer"],
             row["dataset"],
-            "oui" if row["expected"] else "non",
-            "oui" if row["delivered"] else "non",
-            f"{share:.0%}" if share is not None else "—",
+            _last_file(row),
+            fr_percent(row.get("valid_share"), 0),
             "en retard" if row["late"] else ("à jour" if row["delivered"] else "—"),
-            row.get("report_url") or "",
+            report_url("", row["producer"], row["dataset"], row["last_batch"]) if row["delivered"] else "",
         )
     console.print(table)
+
+
+def _last_file(row: dict[str, Any]) -> str:
+    """« chargé », « refusé : pas un tableau », « jamais reçu »; « (volontaire) » when not owed."""
+    from quality.french import status_label
+    from quality.reports.fixes import refusal_phrase
+
+    if not row["delivered"]:
+        return "jamais reçu" if row["expected"] else "—"
+    text = status_label(row["last_status"])
+    if row["last_status"] == "refused":
+        text += f" : {refusal_phrase(row.get('last_refusal_reason'))}"
+    return text + ("" if row["expected"] else " (volontaire)")
 
 
 def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
@@ -297,7 +354,18 @@ def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
     by_table = index.dataset_by_table()
     for batch in batches:
         batch["dataset"] = by_table.get(batch["dataset"], batch["dataset"])
+        if batch.get("status") == "refused":
+            batch["refusal_reason"] = _refusal_reason(batch)
     return index.producers, list(index.datasets.values()), batches
+
+
+def _refusal_reason(batch: dict[str, Any]) -> str | None:
+    """The refusal's code, kept in the batch's JSON report (meta.batches keeps the sentence only)."""
+    path = _home() / "reports" / str(batch["producer"]) / str(batch["dataset"]) / f"{batch['batch_id']}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("refusal_reason")
+    except (OSError, ValueError):
+        return None
 
 
 @app.command()
@@ -310,6 +378,8 @@ def report(
     """Affiche le chemin du rapport du dernier lot (ou d'un lot donné) d'un producteur."""
     import webbrowser
 
+    from quality.french import fr_int, status_label
+
     _check_ids(_index(), producer=producer, dataset=dataset)
     folder = _home() / "reports" / producer / dataset
     reports = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
@@ -319,13 +389,13 @@ def report(
         _fail(f"aucun rapport pour {producer} / {dataset}" + (f" (lot {batch})" if batch else ""), code=1)
     chosen = json.loads(reports[-1].read_text(encoding="utf-8"))
     html = reports[-1].with_suffix(".html")
-    console.print(
-        f"{chosen['file_name']} — {chosen['status']} : {chosen['rows_read']} lues, "
-        f"{chosen['rows_accepted']} acceptées, {chosen['rows_quarantined']} en quarantaine"
+    typer.echo(
+        f"{chosen['file_name']} — {status_label(chosen['status'])} : {fr_int(chosen['rows_read'])} lues, "
+        f"{fr_int(chosen['rows_accepted'])} acceptées, {fr_int(chosen['rows_quarantined'])} en quarantaine"
     )
     if chosen.get("message"):
-        console.print(chosen["message"])
-    console.print(str(html))
+        typer.echo(chosen["message"])
+    typer.echo(str(html))
     if open_browser:
         webbrowser.open(html.as_uri())
 
@@ -350,6 +420,7 @@ def approve(
     version: Annotated[int, typer.Argument(metavar="VERSION", help="numéro de la version retenue")],
 ) -> None:
     """Approuve une version retenue (trop de lignes retirées) : elle est alors publiée."""
+    from quality.french import fr_int, status_label
     from resources.warehouse import Warehouse
 
     registry = _registry()
@@ -360,7 +431,8 @@ def approve(
     except (LookupError, ValueError) as exc:
         _fail(str(exc), code=1)
     console.print(
-        f"{dataset} version {publication.version} : {publication.status}, {publication.rows} lignes."
+        f"{dataset} version {publication.version} : {status_label(publication.status)}, "
+        f"{fr_int(publication.rows)} lignes."
     )
     _prepare_dagster_home()
     from pipelines.runner import write_publication_files
@@ -380,12 +452,20 @@ def dev(
     _prepare_dagster_home()
     with _demo_feeds():
         dagster = Path(sys.executable).parent / "dagster"
-        command = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+        # The workspace names the code location « territoire » (a module alone would be named after it).
+        workspace = REPO_DAGSTER_YAML.with_name("workspace.yaml")
+        command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+        console.print(
+            f"Interface Dagster : http://127.0.0.1:{port} (adresse 127.0.0.1, port {port}) — "
+            "emplacement de code « territoire ». Ctrl+C pour l'arrêter."
+        )
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
 
 
 def _date(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d") if value else ""
+    from quality.french import fr_date
+
+    return fr_date(value, with_time=False) if value else ""
 
 
 def _demo_feeds() -> ExitStack:
@@ -421,15 +501,21 @@ def _print_batches(batches: list[dict]) -> None:
         table.add_column(
             column, justify="right" if column in ("lues", "acceptées", "en quarantaine") else "left"
         )
+    from quality.french import fr_int, status_label
+    from quality.reports.fixes import refusal_phrase
+
     for b in batches:
+        status = status_label(b["status"])
+        if b["status"] == "refused":
+            status += f" : {refusal_phrase(b.get('refusal_reason'))}"
         table.add_row(
             b["dataset"],
             b["producer"],
             b["file_name"],
-            str(b["rows_read"]),
-            str(b["rows_accepted"]),
-            str(b["rows_quarantined"]),
-            b["status"],
+            fr_int(b["rows_read"] or 0),
+            fr_int(b["rows_accepted"] or 0),
+            fr_int(b["rows_quarantined"] or 0),
+            status,
         )
     console.print(table)
     if not batches:

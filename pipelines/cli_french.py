@@ -22,6 +22,8 @@ from typer.core import TyperCommand, TyperGroup
 HELP_TEXT = "Affiche cette aide et quitte."
 _TYPE_NAMES = {
     "text": "TEXTE",
+    "str": "TEXTE",
+    "int": "ENTIER",
     "integer": "ENTIER",
     "float": "NOMBRE",
     "path": "CHEMIN",
@@ -45,7 +47,7 @@ def french_value_message(message: str) -> str:
     for pattern, french in _VALUE_MESSAGES:
         match = pattern.match(message)
         if match:
-            return french.format(**match.groupdict())
+            return french.format(**{k: v.replace("'", "") for k, v in match.groupdict().items()})
     return message
 
 
@@ -94,6 +96,9 @@ def _option_metavar(param: click.Parameter) -> str:
         return ""
     if param.metavar:
         return param.metavar
+    choices = getattr(param.type, "choices", None)
+    if choices:
+        return "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
     return _TYPE_NAMES.get(param.type.name, param.type.name.upper())
 
 
@@ -122,6 +127,7 @@ def _default_text(param: click.Parameter) -> str:
         return ""
     if isinstance(default, list | tuple):
         default = ", ".join(str(d) for d in default)
+    default = getattr(default, "value", default)  # an Enum member: its value, as typed on the line
     return f"[défaut : {default}]"
 
 

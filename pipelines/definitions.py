@@ -21,7 +21,7 @@ def build_ingest_jobs(registry: Registry) -> list:
             selection=dg.AssetSelection.assets(
                 asset_key(dataset, "harvested"), asset_key(dataset, "harmonised")
             ),
-            description=f"Archive, harmonise, check and load one producer's « {dataset.title} ».",
+            description=f"Archive, harmonise, contrôle et charge « {dataset.title} » d'un producteur.",
         )
         for dataset in registry.datasets.values()
     ]

@@ -182,4 +182,5 @@ def _batch_row(dataset: Dataset, producer: str, meta: dict) -> dict:
         "rows_accepted": value("rows_accepted"),
         "rows_quarantined": value("rows_quarantined"),
         "status": value("status"),
+        "refusal_reason": value("refusal_reason"),
     }

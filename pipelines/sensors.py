@@ -18,7 +18,10 @@ def build_inbox_sensor(registry: Registry, jobs: list) -> dg.SensorDefinition:
         jobs=jobs,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests an ingest run for every (dataset, producer) whose inbox folder holds files.",
+        description=(
+            "Demande un traitement pour chaque (jeu, producteur) dont la boîte de réception contient "
+            "des fichiers."
+        ),
     )
     def inbox_sensor(context: dg.SensorEvaluationContext, store: Store):
         for (producer, dataset_id), files in sorted(store.pending_inboxes().items()):

@@ -25,6 +25,15 @@ ALLOWED_AGE: dict[str, timedelta] = {
     "daily": timedelta(days=2),
 }
 LATE_FACTOR = 0.5
+FREQUENCY_LABELS_FR: dict[str, str] = {
+    "annual": "annuelle",
+    "quarterly": "trimestrielle",
+    "monthly": "mensuelle",
+    "weekly": "hebdomadaire",
+    "daily": "quotidienne",
+    "semiannual": "semestrielle",
+    "irregular": "irrégulière",
+}
 
 
 class LateCell(NamedTuple):
@@ -124,6 +133,7 @@ def coverage_cells(
                     "last_batch": batch.get("batch_id") if batch is not None else None,
                     "last_status": batch["status"] if batch is not None else None,
                     "last_message": (batch.get("message") or "") if batch is not None else "",
+                    "last_refusal_reason": batch.get("refusal_reason") if batch is not None else None,
                     "last_received_at": batch["received_at"] if batch is not None else None,
                     "last_loaded_at": delivered_at,
                     "rows_read": batch["rows_read"] if batch is not None else 0,
@@ -155,3 +165,50 @@ def cell_score(share: float | None, late: bool, delivered: bool) -> float:
     if not delivered or share is None:
         return 0.0
     return share * (LATE_FACTOR if late else 1.0)
+
+
+def coverage_history(
+    producers: list[dict[str, Any]],
+    datasets: list[dict[str, Any]],
+    batches: Iterable[Mapping[str, Any]],
+    now: datetime,
+    points: int = 12,
+) -> list[tuple[datetime, float]]:
+    """The territory's coverage over time: at ``points`` dates from the first delivery to ``now``, the
+    share of expected (producer, dataset) cells whose last loaded file was still fresh on that date
+    (delivered at most the dataset's allowed age before; any delivery counts when no frequency is
+    declared). Empty when nothing is expected or nothing was ever received."""
+    now = as_utc(now)
+    known = {p["id"] for p in producers}
+    expected = {
+        (pid, ds["id"]): ALLOWED_AGE.get(str(ds.get("frequency") or ""))
+        for ds in datasets
+        for pid in ds.get("expected_from") or []
+        if pid in known
+    }
+    loaded: dict[tuple[str, str], list[datetime]] = {}
+    for b in (clean_batch(b) for b in batches):
+        key = (b.get("producer"), b.get("dataset"))
+        if key in expected and b["status"] != "refused" and b["received_at"] is not None:
+            loaded.setdefault(key, []).append(b["received_at"])
+    if not expected or not loaded:
+        return []
+    start = min(t for times in loaded.values() for t in times)
+    if start >= now:
+        return [(now, _covered(expected, loaded, now) / len(expected))]
+    step = (now - start) / max(points - 1, 1)
+    moments = [start + i * step for i in range(points - 1)] + [now]  # exactly now, not now ± rounding
+    return [(t, _covered(expected, loaded, t) / len(expected)) for t in moments]
+
+
+def _covered(
+    expected: dict[tuple[str, str], timedelta | None],
+    loaded: dict[tuple[str, str], list[datetime]],
+    t: datetime,
+) -> int:
+    count = 0
+    for key, allowed in expected.items():
+        past = [d for d in loaded.get(key, []) if d <= t]
+        if past and (allowed is None or t - max(past) <= allowed):
+            count += 1
+    return count

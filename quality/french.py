@@ -16,6 +16,24 @@ THOUSANDS = "\u202f"
 NBSP = "\u00a0"
 
 
+# Statuses as the database keeps them (English codes, stable for SQL and tests) and as people read them.
+STATUS_LABELS_FR: dict[str, str] = {
+    "loaded": "chargé",
+    "refused": "refusé",
+    "failed": "en échec",
+    "published": "publié",
+    "held": "retenu",
+    "unchanged": "inchangé",
+    "blocked": "bloqué",
+    "approved": "approuvé",
+}
+
+
+def status_label(status: Any) -> str:
+    """``refused`` → « refusé »; an unknown status stays as it is rather than disappear."""
+    return STATUS_LABELS_FR.get(str(status), str(status))
+
+
 def _missing(value: Any) -> bool:
     return value is None or value == "" or value != value  # NaN and NaT are not equal to themselves
 

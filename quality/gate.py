@@ -160,9 +160,21 @@ def plan_suite(
     return plan
 
 
+# The kind of each expectation as the data team reads it in the Dagster UI (check names are shown there).
+_CHECK_KINDS_FR = {
+    "unique": "unique",
+    "required": "obligatoire",
+    "enum": "liste",
+    "geometry": "geometrie",
+    "row-count": "nombre_de_lignes",
+}
+
+
 def check_name(expectation_name: str) -> str:
-    """A Dagster check name for an expectation (check names allow only letters, digits and ``_``)."""
-    return "gate_" + re.sub(r"[^A-Za-z0-9_]", "_", expectation_name)
+    """A Dagster check name for an expectation, in French (check names allow only letters, digits, ``_``)."""
+    kind, _, rest = expectation_name.partition(":")
+    name = _CHECK_KINDS_FR.get(kind, kind) + (f"_{rest}" if rest else "")
+    return "porte_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
 def build_suite(

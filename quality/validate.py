@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from quality.french import fr_int
 from quality.schema import Field, TableSchema
 
 log = logging.getLogger(__name__)
@@ -558,14 +559,36 @@ def rule_suffix(f: Field, rule: str) -> str:
         "minLength": f"est trop courte (au moins {c.get('minLength')} caractères ou éléments attendus).",
         "maxLength": f"est trop longue (au plus {c.get('maxLength')} caractères ou éléments attendus).",
         "unique": "est en double : cette colonne doit contenir des valeurs uniques",
-    }.get(rule, f"ne respecte pas la règle {rule}.")
+    }.get(rule, "ne respecte pas une règle du schéma.")
+
+
+# What an element of a list-valued cell breaks, in words (rule codes never reach an agent).
+_ELEMENT_RULES_FR = {
+    "pattern": "le motif attendu",
+    "enum": "la liste des valeurs admises",
+    "minimum": "le minimum autorisé",
+    "maximum": "le maximum autorisé",
+    "minLength": "la longueur minimale",
+    "maxLength": "la longueur maximale",
+    "type": "le type attendu",
+    "format": "le format attendu",
+}
 
 
 def messages(field: str, rows: pd.Series, values: pd.Series, suffix: str | pd.Series) -> pd.Series:
     """« Colonne « X », ligne N : « v » <suffix> », built column-wise."""
-    head = f"Colonne « {field} », ligne " + rows.astype(str).to_numpy(object) + " : "
+    head = f"Colonne « {field} », ligne " + _row_numbers(rows) + " : "
     shown = np.where(values.to_numpy(object) == "", "", "« " + values.astype(str).to_numpy(object) + " » ")
     return pd.Series(head + shown + np.asarray(suffix, dtype=object), index=rows.index)
+
+
+def _row_numbers(rows: pd.Series) -> np.ndarray:
+    """Row numbers as a French reader writes them: 12 345 (narrow no-break space) from 1 000 on."""
+    text = rows.astype(str).to_numpy(object)
+    big = (rows >= 1000).to_numpy()
+    if big.any():
+        text[big] = [fr_int(r) for r in rows.to_numpy()[big]]
+    return text
 
 
 def error_frame(rows: Any, field: str, rule: str, values: Any, message: Any) -> pd.DataFrame:
@@ -726,7 +749,8 @@ def _validate_column(col: pd.Series, f: Field, missing_values: list[str]) -> _Co
         if cell_bad.any():
             suffix = rule_suffix(f, rule)
             if p.notes and rule in p.notes:
-                suffix = f"contient un élément qui ne respecte pas la règle « {rule} » de la liste."
+                broken = _ELEMENT_RULES_FR.get(rule, "une règle du schéma")
+                suffix = f"contient un élément de la liste qui ne respecte pas {broken}."
             errors.append(_cell_errors(rows, text, cell_bad, f.name, rule, suffix))
 
     good_pos = present_pos[cell_ok]

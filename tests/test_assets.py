@@ -37,7 +37,7 @@ def test_definitions_load_with_one_partition_per_producer():
     key = dg.AssetKey(["subventions", "harmonised"])
     partitions = graph.get(key).partitions_def.get_partition_keys()
     assert "tours" in partitions and "berthenay" in partitions and len(partitions) == 23
-    assert {c.name for c in graph.get(key).check_keys} >= {"conservation", "structure", "valid_rows_share"}
+    assert {c.name for c in graph.get(key).check_keys} >= {"conservation", "structure", "part_lignes_valides"}
     assert defs.resolve_sensor_def("inbox_sensor") is not None
 
 
@@ -52,7 +52,7 @@ def test_partition_run_loads_conserves_and_checks(platform):
 
     checks = {e.check_name: e.passed for e in fondettes.get_asset_check_evaluations()}
     assert checks["conservation"] is True
-    assert checks["valid_rows_share"] is False  # every row of the invalid example has an error
+    assert checks["part_lignes_valides"] is False  # every row of the invalid example has an error
 
     batches = _scalar(
         engine, "select count(*) from meta.batches where rows_read = rows_accepted + rows_quarantined"

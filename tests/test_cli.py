@@ -46,6 +46,63 @@ def test_drop_copies_into_the_inbox(env):
     assert (env / "inbox" / "tours" / "subventions" / "exemple-valide.csv").exists()
 
 
+def test_help_and_command_line_errors_are_in_french():
+    help_text = runner.invoke(app, ["--help"]).output
+    assert "Utilisation : territoire" in help_text and "Commandes :" in help_text
+    drop_help = runner.invoke(app, ["drop", "--help"]).output
+    assert "PRODUCTEUR" in drop_help and "[obligatoire]" in drop_help and "Affiche cette aide" in drop_help
+    missing = runner.invoke(app, ["drop", "tours"])
+    assert missing.exit_code == 2 and "Erreur : argument obligatoire manquant : JEU" in missing.output
+    unknown = runner.invoke(app, ["status", "--tard"])
+    assert unknown.exit_code == 2 and "option inconnue : --tard" in unknown.output
+    for text in (help_text, drop_help, missing.output, unknown.output):
+        for english in (
+            "Usage:",
+            "Show this message",
+            "[required]",
+            "Missing argument",
+            "No such option",
+            "Error",
+        ):
+            assert english not in text
+
+
+def test_validate_refuses_an_unknown_format_with_exit_2():
+    result = runner.invoke(
+        app,
+        [
+            "validate",
+            str(SUBVENTIONS / "exemple-valide.csv"),
+            "--schema",
+            "scdl-subventions",
+            "--format",
+            "xml",
+        ],
+    )
+    assert result.exit_code == 2 and "« xml » n'est pas l'une des valeurs text, json" in result.output
+
+
+def test_validate_ends_with_a_summary_and_names_no_rule_code():
+    path = SUBVENTIONS / "exemple-invalide-erreurs-colonnes.csv"
+    result = runner.invoke(app, ["validate", str(path), "--schema", "scdl-subventions"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("structure — Colonne obligatoire « nomBeneficiaire » absente")
+    summary = result.output.strip().rsplit("\n", 1)[-1]
+    records = json.loads(
+        runner.invoke(app, ["validate", str(path), "--schema", "scdl-subventions", "--format", "json"]).output
+    )
+    assert f"{len(records)} erreur(s) : " in " ".join(result.output.split())
+    assert "numéro SIRET invalide" in result.output and "colonne obligatoire absente" in result.output
+    assert "29 lignes lues" in result.output and summary
+    codes = {r["rule"] for r in records}
+    assert "french-siret-value" in codes
+    for code in codes:  # « maximum » and « format » are French words too: the codes that are not
+        if "-" in code or code != code.lower():
+            assert code not in result.output
+    assert "ligne None" not in result.output
+
+
 def test_validate_valid_example_exits_0():
     result = runner.invoke(
         app, ["validate", str(SUBVENTIONS / "exemple-valide.csv"), "--schema", "scdl-subventions"]
@@ -96,7 +153,9 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
     # The operators' feeds are not served here: their partitions fail, the platform does not.
     assert result.exit_code == 0, result.output
     assert "collecte en échec" in result.output
-    assert "tours" in result.output and "refused" in result.output
+    # Statuses in French, a refusal with its reason in a few words (the database keeps « refused »).
+    assert "tours" in result.output and "refusé : pas un tableau" in result.output
+    assert "refused" not in result.output and "loaded" not in result.output
     engine = sa.create_engine(fresh_pg_url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -120,6 +179,9 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0, status.output
     assert "joue-les-tours" in status.output and "luynes" in status.output
+    assert "refusé : pas un tableau" in status.output and "chargé" in status.output
+    report = runner.invoke(app, ["report", "luynes", "subventions"])
+    assert report.exit_code == 0 and "garbage.csv — refusé : 0 lues" in report.output
     late = runner.invoke(app, ["status", "--late"])
     assert late.exit_code == 0 and "retard" in late.output
 
@@ -164,6 +226,7 @@ def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch,
 
     approved = runner.invoke(app, ["approve", "subventions", "2"])
     assert approved.exit_code == 0, approved.output
+    assert "subventions version 2 : approuvé, 3 lignes." in approved.output
     with engine.connect() as conn:
         published = conn.execute(sa.text("select count(*) from published.subventions")).scalar()
     engine.dispose()

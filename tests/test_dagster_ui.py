@@ -34,8 +34,8 @@ def webserver(tmp_path):
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "dagster-webserver"),
-            "-m",
-            "pipelines.definitions",
+            "-w",
+            str(REPO / "workspace.yaml"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -83,3 +83,24 @@ def test_ui_shows_the_asset_graph_with_producer_partitions(webserver):
     assert "tours" in harmonised["partitionKeys"] and len(harmonised["partitionKeys"]) == 23
     assert harmonised["hasAssetChecks"]
     assert by_key["subventions/territory"]["partitionKeys"] == []
+
+
+def test_ui_names_the_location_describes_in_french_and_shows_no_pop_up(webserver):
+    query = (
+        "{ shouldShowNux workspaceOrError { ... on Workspace { locationEntries { name } } } "
+        "assetNodes { assetKey { path } description } }"
+    )
+    deadline = time.monotonic() + 60
+    data = {}
+    while time.monotonic() < deadline and not (data.get("assetNodes")):
+        data = httpx.post(webserver, json={"query": query}, timeout=30).json().get("data") or {}
+        if not data.get("assetNodes"):
+            time.sleep(1)
+    assert data["shouldShowNux"] is False
+    assert [e["name"] for e in data["workspaceOrError"]["locationEntries"]] == ["territoire"]
+    descriptions = {"/".join(n["assetKey"]["path"]): n["description"] for n in data["assetNodes"]}
+    assert (
+        descriptions["subventions/harmonised"].startswith("« ")
+        and "harmonisé" in descriptions["subventions/harmonised"]
+    )
+    assert all(" the " not in d and " for " not in d for d in descriptions.values())

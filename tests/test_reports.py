@@ -76,7 +76,7 @@ def _error(row: int, field: str, rule: str, value: str, tail: str) -> dict[str, 
 
 def subventions_report() -> dict[str, object]:
     """A realistic batch: a commune's subventions export with SIRET typos, a bad date, a TOTAL line."""
-    luhn = "ne respecte pas la règle french-siret-value."
+    luhn = "n'est pas un numéro SIRET valide (14 chiffres dont le dernier est une clé de contrôle)."
     errors = [
         _error(3, "idBeneficiaire", "french-siret-value", "44306184100048", luhn),
         _error(4, "idBeneficiaire", "french-siret-value", "78945612300011", luhn),
@@ -547,7 +547,7 @@ def test_write_scoreboard_page_sorted_with_trends_links_and_method(tmp_path: Pat
     assert path == tmp_path / "publish" / "index.html"
     html = path.read_text("utf-8")
     text = _visible(html)
-    order = re.findall(r'<tr data-producer="([^"]+)"', html)
+    order = re.findall(r'<li class="card" data-producer="([^"]+)"', html)
     assert order == ["mobilites-touraine", "tours", "villandry", "fondettes", "saint-avertin"]
     assert "CHU de Tours" in text[text.index("Sans jeu de données attendu") :]
     # Reports with quarantined rows (b2: 2 rows, b6: 1) hold the cells as sent: not linked here.

@@ -14,7 +14,7 @@ from assets.keys import asset_key
 from pipelines.registry import load_registry
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
-UNIQUE_KEY = "gate_unique_idAttribuant_referenceDecision"
+UNIQUE_KEY = "porte_unique_idAttribuant_referenceDecision"
 
 
 @pytest.fixture()
@@ -65,7 +65,8 @@ def test_territory_versions_holds_and_gate(platform, tmp_path: Path):
     assert first.success
     checks = {e.check_name: e.passed for e in first.get_asset_check_evaluations()}
     assert checks[UNIQUE_KEY] is True and all(checks.values())
-    assert "gate_required_montant" in checks and "gate_enum_nature" in checks and "gate_row_count" in checks
+    assert "porte_obligatoire_montant" in checks and "porte_liste_nature" in checks
+    assert "porte_nombre_de_lignes" in checks
     meta = _territory(first, dataset)
     assert (meta["status"], meta["version"], meta["rows"], meta["duplicates_resolved"]) == (
         "published",

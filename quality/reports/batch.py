@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quality.column_names import column_label
 from quality.reports import environment, fr_int, write_atomically
 from quality.reports.fixes import fix_for, refusal_fix, rule_label
 
@@ -184,6 +185,11 @@ def render_batch_report(report: dict[str, Any], csv_name: str = "rejets.csv") ->
     quarantined = int(report.get("rows_quarantined") or 0)
     structure = sorted(report.get("structure") or [], key=lambda s: s.get("level") != "error")
     identity = [f["message"] for f in report.get("identity") or []]
+    labels = report.get("column_labels") or {}
+    errors = report.get("errors") or []
+    # A missing required column is one structure line, not one « valeur obligatoire manquante » per row.
+    missing = {str(s.get("column")) for s in structure if s.get("rule") == "missing-required-column"}
+    hidden = _required_counts(errors, missing)
     context = {
         "r": {**REPORT_DEFAULTS, **report},
         "refused": report.get("status") == "refused",
@@ -197,9 +203,17 @@ def render_batch_report(report: dict[str, Any], csv_name: str = "rejets.csv") ->
         "privacy": privacy_lines(report.get("privacy") or {}),
         "outside": outside_territory_lines(report.get("outside_territory") or {}),
         "structure": [
-            {**s, "level_label": LEVEL_LABELS_FR.get(s.get("level"), s.get("level"))} for s in structure
+            {
+                **s,
+                "level_label": LEVEL_LABELS_FR.get(s.get("level"), s.get("level")),
+                "column_label": _structure_column(s, labels),
+                "rows_affected": hidden.get(str(s.get("column")), 0)
+                if s.get("rule") == "missing-required-column"
+                else 0,
+            }
+            for s in structure
         ],
-        "groups": error_groups(report.get("errors") or []),
+        "groups": error_groups(errors, labels=labels, skip_required=missing),
         "warnings": [w for w in _texts(report.get("warnings")) if w not in identity],
         "identity": identity,
         "columns": {"matched": [], "unmatched": [], **(report.get("columns") or {})},
@@ -253,13 +267,43 @@ def outside_territory_lines(outside: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-def error_groups(errors: list[dict[str, Any]] | pd.DataFrame) -> list[dict[str, Any]]:
-    """Errors grouped by (rule, column), biggest group first: count, rows, sample values, the fix.
+def _structure_column(issue: dict[str, Any], labels: dict[str, str]) -> str:
+    column = str(issue.get("column") or "")
+    if not column:
+        return "—"
+    if issue.get("rule") in ("missing-required-column", "missing-column"):
+        return labels.get(column) or column_label(column)
+    return f"« {column} »"  # the agent's own header (an extra column, a duplicate)
 
-    Built over a frame, not per error, because a bad export can carry an error on every row.
-    """
+
+def _required_counts(errors: list[dict[str, Any]] | pd.DataFrame, fields: set[str]) -> dict[str, int]:
+    """Rows left without a value because their whole column is missing, per missing field."""
+    if not fields or len(errors) == 0:
+        return {}
     frame = errors if isinstance(errors, pd.DataFrame) else pd.DataFrame(list(errors))
     frame = frame.reindex(columns=ERROR_COLUMNS)
+    hit = frame[(frame["rule"] == "required") & frame["field"].isin(fields)]
+    return {str(k): int(v) for k, v in hit.groupby("field")["row"].nunique().items()}
+
+
+def error_groups(
+    errors: list[dict[str, Any]] | pd.DataFrame,
+    *,
+    labels: dict[str, str] | None = None,
+    skip_required: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Errors grouped by (rule, column), biggest group first: count, rows, sample values, the fix.
+
+    ``labels`` name each field as the agent's file does (``column_labels`` of the report);
+    ``skip_required``: fields whose whole column is missing — their « valeur obligatoire manquante »
+    on every row is said once, by the structure line. Built over a frame, not per error, because a bad
+    export can carry an error on every row.
+    """
+    labels = labels or {}
+    frame = errors if isinstance(errors, pd.DataFrame) else pd.DataFrame(list(errors))
+    frame = frame.reindex(columns=ERROR_COLUMNS)
+    if skip_required:
+        frame = frame[~((frame["rule"] == "required") & frame["field"].isin(skip_required))]
     if frame.empty:
         return []
     frame["field"] = frame["field"].fillna("").astype(str)
@@ -280,6 +324,7 @@ def error_groups(errors: list[dict[str, Any]] | pd.DataFrame) -> list[dict[str, 
                 "rule": rule,
                 "rule_label": rule_label(rule),
                 "field": field,
+                "column": labels.get(field) or column_label(field) if field else "—",
                 "count": len(group),
                 "row_count": len(rows),
                 "rows_text": collapse_ranges(rows),

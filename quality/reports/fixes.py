@@ -115,6 +115,12 @@ RULE_LABELS_FR: dict[str, str] = {
     "unique": "valeur en double",
     "primary-key": "identifiant vide ou en double",
     "unique-key": "combinaison en double",
+    "unique-keys": "combinaison en double",
+    "missing-required-column": "colonne obligatoire absente",
+    "missing-column": "colonne facultative absente",
+    "extra-column": "colonne inconnue du schéma",
+    "duplicate-column": "colonne en double",
+    "column-order": "colonnes dans un autre ordre",
     "french-siret-value": "numéro SIRET invalide",
     "french-siren-value": "numéro SIREN invalide",
     "french-gps-coordinates": "coordonnées hors de France",
@@ -127,12 +133,14 @@ RULE_LABELS_FR: dict[str, str] = {
     "opening-hours-value": "horaires mal écrits",
     "phone-number-value": "numéro de téléphone invalide",
     "nomenclature-actes-value": "nature d'acte inconnue",
+    "reference": "référence à une ligne qui n'existe pas",
 }
 
 
 def rule_label(rule: str) -> str:
-    """The rule's short French name; an unknown rule is named by its code, so it stays searchable."""
-    return RULE_LABELS_FR.get(rule, f"règle « {rule} »")
+    """The rule's short French name; an unknown rule gets a generic one (codes never reach an agent:
+    the JSON report and the data-rule attribute keep the code for searching)."""
+    return RULE_LABELS_FR.get(rule, "règle du schéma non respectée")
 
 
 _GENERIC = (
@@ -196,6 +204,29 @@ _REFUSALS: dict[str, str] = {
         "Ce format n'est pas lu : déposez un fichier CSV, XLSX, ODS, GeoJSON ou Shapefile zippé."
     ),
 }
+
+
+# The same reasons in a few words, for a table cell (`territoire run`, the scoreboard).
+_REFUSALS_SHORT: dict[str, str] = {
+    "empty": "fichier vide",
+    "missing": "fichier introuvable",
+    "binary": "pas un tableau",
+    "corrupt": "fichier endommagé",
+    "undecodable": "caractères illisibles",
+    "header-only": "titres sans données",
+    "too-large": "fichier trop gros",
+    "zip-bomb": "archive anormale",
+    "xml-bomb": "structure anormale",
+    "too-many-columns": "trop de colonnes",
+    "line-too-long": "ligne anormalement longue",
+    "unsupported-format": "format non lu",
+    "sheet-not-found": "feuille introuvable",
+}
+
+
+def refusal_phrase(reason: str | None) -> str:
+    """Why a file was refused, in a short phrase (« pas un tableau »); generic when the code is unknown."""
+    return _REFUSALS_SHORT.get(reason or "", "fichier illisible")
 
 
 def refusal_fix(reason: str | None) -> str:

@@ -32,18 +32,17 @@ from typing import Any
 
 import pandas as pd
 
-from quality.coverage import ALLOWED_AGE, LATE_FACTOR, LateCell, coverage_cells, late_cells_of
+from quality.coverage import (
+    ALLOWED_AGE,
+    FREQUENCY_LABELS_FR,
+    LATE_FACTOR,
+    LateCell,
+    coverage_cells,
+    coverage_history,
+    late_cells_of,
+)
 from quality.reports import environment, fr_date, fr_percent, write_atomically
 
-FREQUENCY_LABELS_FR = {
-    "annual": "annuelle",
-    "quarterly": "trimestrielle",
-    "monthly": "mensuelle",
-    "weekly": "hebdomadaire",
-    "daily": "quotidienne",
-    "semiannual": "semestrielle",
-    "irregular": "irrégulière",
-}
 DESCRIPTION_MIN_LENGTH = 100  # udata's QUALITY_DESCRIPTION_LENGTH
 OPEN_LICENCES = {
     "etalab-2.0", "lov2", "licence-ouverte", "licence-ouverte-2.0", "odbl", "odc-odbl", "cc-by",
@@ -196,6 +195,50 @@ def sparkline(shares: list[float], width: int = 96, height: int = 24) -> dict[st
     return {"points": points, "label": label, "arrow": arrow, "width": width, "height": height}
 
 
+def coverage_chart(
+    history: list[tuple[datetime, float]], width: int = 640, height: int = 160
+) -> dict[str, Any]:
+    """An inline SVG line of the territory's coverage over time (no script), with the words a screen
+    reader says instead: from which share on which date to which share today."""
+    if not history:
+        return {"points": "", "label": "aucune livraison attendue ou reçue", "width": width, "height": height}
+    left, right, top, bottom = 44, 8, 8, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
+    start, end = history[0][0], history[-1][0]
+    span = (end - start).total_seconds() or 1.0
+
+    def x(t: datetime) -> float:
+        return left + plot_w * (t - start).total_seconds() / span
+
+    def y(share: float) -> float:
+        return top + plot_h * (1 - share)
+
+    points = " ".join(f"{x(t):.1f},{y(s):.1f}" for t, s in history)
+    if len(history) == 1:
+        points += f" {left + plot_w:.1f},{y(history[0][1]):.1f}"
+    area = f"{left:.1f},{y(0):.1f} {points} {left + plot_w:.1f},{y(0):.1f}"
+    hours = (end - start).total_seconds() < 2 * 86400  # a curve of one day: the hours tell it apart
+    first, last = fr_date(start, hours), fr_date(end, hours)
+    label = (
+        f"Couverture du territoire : {fr_percent(history[0][1], 0)} le {first}, "
+        f"{fr_percent(history[-1][1], 0)} le {last}"
+    )
+    return {
+        "points": points,
+        "area": area,
+        "label": label,
+        "width": width,
+        "height": height,
+        "grid": [(y(s), fr_percent(s, 0)) for s in (0.0, 0.5, 1.0)],
+        "left": left,
+        "right_x": left + plot_w,
+        "axis_y": y(0) + 16,
+        "first_label": first,
+        "last_label": last,
+        "last_share": fr_percent(history[-1][1], 0),
+    }
+
+
 def render_scoreboard(
     producers: list[dict[str, Any]],
     datasets: list[dict[str, Any]],
@@ -211,7 +254,9 @@ def render_scoreboard(
     quality = dataset_quality(datasets, rows, batches)
     trends = producer_trends(batches)
     by_cell = {(r["producer"], r["dataset"]): r for r in rows}
+    history = coverage_history(producers, datasets, _records(batches), now)
     context = {
+        "coverage": coverage_chart(history),
         "now": now,
         "producers": [{**p, "trend": sparkline(trends.get(p["id"], []))} for p in concerned],
         "idle": [p for p in scored if p["score"] is None],
