@@ -26,7 +26,7 @@ from quality.reports.batch import write_batch_report
 from quality.reports.scoreboard import ALLOWED_AGE
 from quality.schema import TableSchema
 from resources.harvest.resource import Harvester
-from resources.store import ArchivedFile, Store, sha256_file
+from resources.store import ArchivedFile, Store
 from resources.warehouse import BatchRecord, Warehouse
 
 CONSERVATION = "conservation"
@@ -126,7 +126,8 @@ def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer
         return []
     if source.kind == "drop":
         return [
-            store.archive_file(producer, dataset.id, path) for path in store.inbox_files(producer, dataset.id)
+            store.archive_file(producer, dataset.id, path, sequence=store.drop_sequence(path))
+            for path in store.inbox_files(producer, dataset.id)
         ]
     previous = store.archived(producer, dataset.id)
     last = previous[-1] if previous else None
@@ -152,12 +153,13 @@ def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer
 
 
 def pending_files(store: Store, warehouse: Warehouse, dataset: Dataset, producer: str) -> list[ArchivedFile]:
-    """Archived files of the partition that no batch has taken yet (a sha256 is processed once)."""
-    return [
-        a
-        for a in store.archived(producer, dataset.id)
-        if not warehouse.batch_seen(dataset.table, producer, a.sha256)
-    ]
+    """Receipts of the partition that no batch has taken yet, in drop order.
+
+    A receipt is taken once; the same bytes dropped again are a new receipt, hence a new batch that
+    makes them the producer's current data again.
+    """
+    seen = warehouse.sequences_seen(dataset.table, producer)
+    return [a for a in store.archived(producer, dataset.id) if a.sequence not in seen]
 
 
 def load_batch(
@@ -172,6 +174,9 @@ def load_batch(
     producer = registry.producer(archived.producer)
     source = dataset.source_for(producer.id)
     batch_id = f"{dataset.id}-{producer.id}-{archived.sha256[:12]}"
+    if warehouse.batch_seen(dataset.table, producer.id, archived.sha256):
+        # The same bytes sent again: a batch of its own, named by its place in the drop sequence.
+        batch_id = f"{batch_id}-n{archived.sequence}"
     context = {
         "batch_id": batch_id,
         "producer": producer.id,
@@ -211,6 +216,7 @@ def load_batch(
         source_url=archived.source_url,
         http_etag=archived.http_etag,
         http_last_modified=archived.http_last_modified,
+        sequence=archived.sequence,
     )
     if result.status == "refused":
         warehouse.record_refused(record)
@@ -219,9 +225,7 @@ def load_batch(
     html, _json, _csv = write_batch_report(report, store.reports_dir)
     report["report_path"] = str(html)
     # Only now that the batch is committed may the inbox copy go: the archive holds the bytes.
-    for path in store.inbox_files(producer.id, dataset.id):
-        if sha256_file(path) == archived.sha256:
-            path.unlink(missing_ok=True)
+    store.remove_from_inbox(producer.id, dataset.id, archived.sequence, archived.sha256)
     return report
 
 

@@ -102,6 +102,8 @@ class BatchRecord:
     source_url: str | None = None
     http_etag: str | None = None
     http_last_modified: str | None = None
+    # The receipt's number in the home's drop sequence: batches of a partition apply in this order.
+    sequence: int | None = None
 
 
 _BATCH_COLUMNS = [f.name for f in fields(BatchRecord)]
@@ -516,6 +518,11 @@ class Warehouse(dg.ConfigurableResource):
                 )
                 """
             )
+            conn.execute("ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS sequence bigint")
+            conn.execute(
+                "COMMENT ON COLUMN meta.batches.sequence IS 'Numéro du dépôt dans la séquence des dépôts : "
+                "les lots d''un producteur s''appliquent dans cet ordre'"
+            )
             conn.execute(
                 "CREATE INDEX IF NOT EXISTS batches_partition ON meta.batches "
                 "(dataset, producer, received_at DESC)"
@@ -876,11 +883,22 @@ class Warehouse(dg.ConfigurableResource):
             ).fetchone()
         return row is not None
 
+    def sequences_seen(self, dataset: str, producer: str) -> set[int]:
+        """Drop sequence numbers of the partition's receipts already taken by a batch."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT sequence FROM meta.batches WHERE dataset = %s AND producer = %s "
+                "AND sequence IS NOT NULL",
+                (dataset, producer),
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def batches(self, dataset: str | None = None, producer: str | None = None) -> pd.DataFrame:
         """``meta.batches`` rows, oldest first, optionally for one dataset and/or producer."""
         return self._query(
             "SELECT * FROM meta.batches WHERE (%(dataset)s::text IS NULL OR dataset = %(dataset)s) "
-            "AND (%(producer)s::text IS NULL OR producer = %(producer)s) ORDER BY received_at, recorded_at",
+            "AND (%(producer)s::text IS NULL OR producer = %(producer)s) "
+            "ORDER BY received_at, sequence NULLS FIRST, recorded_at",
             {"dataset": dataset, "producer": producer},
         )
 
@@ -888,7 +906,7 @@ class Warehouse(dg.ConfigurableResource):
         """The most recent batch of each (dataset, producer), loaded or refused."""
         return self._query(
             "SELECT DISTINCT ON (dataset, producer) * FROM meta.batches "
-            "ORDER BY dataset, producer, received_at DESC, recorded_at DESC"
+            "ORDER BY dataset, producer, received_at DESC, sequence DESC NULLS LAST, recorded_at DESC"
         )
 
     def _query(self, query: str | sql.Composable, params: dict[str, Any] | None = None) -> pd.DataFrame:
