@@ -11,6 +11,7 @@ from assets.keys import asset_key
 from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
 from pipelines.registry import Dataset, Registry
 from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, run_gate
+from quality.reports.holds import annotate_reports, approve_command
 from resources.store import Store
 from resources.warehouse import Consolidation, Warehouse
 
@@ -46,11 +47,15 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         check_specs=check_specs,
         automation_condition=dg.AutomationCondition.eager(),
     )
-    def territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def territory(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, store: Store
+    ) -> dg.MaterializeResult:
         with warehouse.publishing(dataset.table):
-            return _publish_territory(context, warehouse)
+            return _publish_territory(context, warehouse, store)
 
-    def _publish_territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _publish_territory(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, store: Store
+    ) -> dg.MaterializeResult:
         warehouse.ensure_dataset(dataset.table, schema)
         candidate = warehouse.build_candidate(dataset.table, schema, consolidation)
         current = warehouse.current_rows(dataset.table)
@@ -87,10 +92,19 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
             consolidation,
             max_removed_share=float(dataset.publication.get("max_removed_share", 0.5)),
         )
-        if publication.status == "held":
-            context.log.warning(
-                f"Version {publication.version} retenue : {', '.join(publication.held_for) or 'producteurs'} "
-                "perdrai(en)t trop de lignes ; à approuver (warehouse.approve)."
+        holds = warehouse.holds(dataset.table)
+        for held in holds:
+            command = approve_command(dataset.id, held["version"])
+            for hold in held["holds"]:
+                context.log.warning(
+                    f"Changement retenu (version {held['version']}) : {hold['reason']} ; « {command} »."
+                )
+            annotate_reports(
+                store.reports_dir,
+                dataset.id,
+                held["version"],
+                held["holds"],
+                warehouse.current_batches(dataset.table),
             )
         return dg.MaterializeResult(
             metadata={
@@ -98,6 +112,19 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
                 "status": publication.status,
                 "version": publication.version,
                 "rows": publication.rows,
+                "held_for": dg.MetadataValue.json(publication.held_for),
+                "holds": dg.MetadataValue.json(
+                    [
+                        {
+                            "version": h["version"],
+                            "producer": x["producer"],
+                            "reason": x["reason"],
+                            "approve": approve_command(dataset.id, h["version"]),
+                        }
+                        for h in holds
+                        for x in h["holds"]
+                    ]
+                ),
                 "diff": dg.MetadataValue.md(diff_markdown(publication.diff)),
                 "table": f"published.{dataset.table}",
             },
