@@ -206,7 +206,31 @@ def scoreboard_inputs(
     return producers, datasets, batches
 
 
-def write_portal_scoreboard(registry: Registry, batches: pd.DataFrame, publish_dir: Path) -> Path:
-    """``publish/index.html``: producers × datasets, who delivered what and how good it is."""
+def write_portal_scoreboard(
+    registry: Registry, batches: pd.DataFrame, publish_dir: Path, holds: list[dict] | None = None
+) -> Path:
+    """``publish/index.html``: producers × datasets, who delivered what and how good it is, and which
+    changes wait for approval (``holds`` as ``Warehouse.holds`` returns them)."""
     producers, datasets, batches = scoreboard_inputs(registry, batches)
-    return write_scoreboard(producers, datasets, batches, publish_dir, "../reports", datetime.now(UTC))
+    return write_scoreboard(
+        producers, datasets, batches, publish_dir, "../reports", datetime.now(UTC), hold_rows(registry, holds)
+    )
+
+
+def hold_rows(registry: Registry, holds: list[dict] | None) -> list[dict]:
+    """One line per held producer: dataset id, version, producer, reason and the approve command."""
+    by_table = {d.table: d.id for d in registry.datasets.values()}
+    rows = []
+    for held in holds or []:
+        dataset = by_table.get(held["dataset"], held["dataset"])
+        for hold in held["holds"]:
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "version": held["version"],
+                    "producer": hold["producer"],
+                    "reason": hold.get("reason") or "retrait d'une grande part des lignes publiées",
+                    "approve": f"territoire approve {dataset} {held['version']}",
+                }
+            )
+    return rows

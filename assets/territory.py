@@ -150,7 +150,9 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         store.publish_dir.mkdir(parents=True, exist_ok=True)
         files = publish_files(frame, dataset, schema, contributors, store.publish_dir, version=current)
         catalogue = write_portal_catalogue(registry, store.publish_dir)
-        scoreboard = write_portal_scoreboard(registry, warehouse.batches(), store.publish_dir)
+        scoreboard = write_portal_scoreboard(
+            registry, warehouse.batches(), store.publish_dir, warehouse.holds()
+        )
         return dg.MaterializeResult(
             metadata={
                 "rows": len(frame),

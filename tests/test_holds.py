@@ -84,11 +84,14 @@ def test_takeover_is_held_for_its_producer_only_and_both_reports_say_which_rows(
     assert [tuple(s) for s in statuses] == [(1, "superseded"), (2, "held"), (3, "published")]
 
     joue, tours = _report(runs, "joue-les-tours"), _report(runs, "tours")
-    assert joue["holds"][0]["role"] == "held" and "territoire approve subventions 2" in joue["holds"][0]["text"]
+    assert (
+        joue["holds"][0]["role"] == "held" and "territoire approve subventions 2" in joue["holds"][0]["text"]
+    )
     assert len(joue["holds"][0]["rows"]) == 29
     assert tours["holds"][0]["role"] == "taken" and "joue-les-tours" in tours["holds"][0]["text"]
     assert {r["key"]["referenceDecision"] for r in tours["holds"][0]["rows"]} == {
-        r["referenceDecision"] for r in runs.warehouse.read_table("published", "subventions").to_dict("records")
+        r["referenceDecision"]
+        for r in runs.warehouse.read_table("published", "subventions").to_dict("records")
         if r["producer"] == "tours"
     }
     html = (runs.store.reports_dir / "tours" / "subventions" / f"{tours['batch_id']}.html").read_text()
