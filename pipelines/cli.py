@@ -169,6 +169,7 @@ def run(
         console.print(f"[yellow]collecte en échec[/] {failure}")
     for blocked in outcome.blocked:
         console.print(f"[yellow]publication bloquée par la porte qualité[/] {blocked}")
+    _print_run_holds(registry, outcome.holds)
     console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:
@@ -247,12 +248,20 @@ def demo(
 @app.command()
 def status(
     late: Annotated[bool, typer.Option("--late", help="seulement les producteurs en retard")] = False,
+    format: Annotated[
+        str, typer.Option("--format", help="text ou json (retenues et fichiers en attente)")
+    ] = "text",
 ) -> None:
-    """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur."""
+    """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur, retenues, attente."""
     from rich.table import Table
 
+    from pipelines.status import print_status_extras, status_document
     from quality.coverage import coverage_cells, late_cells_of
 
+    document = status_document(_index(), _home(), _read_log("holds"))
+    if format == "json":
+        print(json.dumps(document, ensure_ascii=False, indent=1, default=str))
+        return
     producers, datasets, batches = _status_inputs()
     now = datetime.now(UTC)
     rows = coverage_cells(producers, datasets, batches, now, str(_home() / "reports"))
@@ -282,18 +291,24 @@ def status(
             row.get("report_url") or "",
         )
     console.print(table)
+    print_status_extras(console, document)
+
+
+def _read_log(what: str) -> list[dict]:
+    """``meta.batches`` (``batches``) or the held versions (``holds``), read with psycopg alone."""
+    from resources.batch_log import read_batches, read_holds, warehouse_url
+
+    try:
+        return (read_batches if what == "batches" else read_holds)(warehouse_url(_home()))
+    except Exception as exc:  # no server, refused connection: say so in French, not a traceback
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _failure(f"lecture du journal des lots impossible : {reason}", code=3) from None
 
 
 def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
     """Producers, datasets and the batch log as the coverage cells read them (dataset ids, not tables)."""
-    from resources.batch_log import read_batches, warehouse_url
-
     index = _index()
-    try:
-        batches = read_batches(warehouse_url(_home()))
-    except Exception as exc:  # no server, refused connection: say so in French, not a traceback
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise _failure(f"lecture du journal des lots impossible : {reason}", code=3) from None
+    batches = _read_log("batches")
     by_table = index.dataset_by_table()
     for batch in batches:
         batch["dataset"] = by_table.get(batch["dataset"], batch["dataset"])
@@ -382,6 +397,13 @@ def dev(
         dagster = Path(sys.executable).parent / "dagster"
         command = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
+
+
+def _print_run_holds(registry: Registry, holds: list[dict]) -> None:
+    from pipelines.status import print_holds
+    from quality.holds import holds_document
+
+    print_holds(console, holds_document(holds, {d.table: d.id for d in registry.datasets.values()}))
 
 
 def _date(value: datetime | None) -> str:

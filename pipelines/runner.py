@@ -34,6 +34,8 @@ class RunOutcome:
     warehouse: str = ""  # the warehouse URL, password masked
     harvest_failures: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    # Changes waiting for approval after the run (Warehouse.holds), whatever run held them.
+    holds: list[dict] = field(default_factory=list)
 
 
 def platform_resources(home: Path) -> dict:
@@ -134,6 +136,7 @@ def run_pending(
                     outcome.blocked.append(f"{d.id} : {error.message.strip().splitlines()[-1]}")
                 else:
                     outcome.failed.append(d.id)
+    outcome.holds = warehouse.holds()
     return outcome
 
 
