@@ -72,7 +72,10 @@ def _registry() -> Registry:
     """The checked registry, for the commands that run the platform (``run``, ``approve``, ``demo``)."""
     from pipelines.registry import load_registry
 
-    return load_registry()
+    try:
+        return load_registry()
+    except ValueError as exc:  # RegistryError
+        raise _registry_failure(exc) from None
 
 
 def _index() -> RegistryIndex:
@@ -80,7 +83,20 @@ def _index() -> RegistryIndex:
     try:
         return registry_index(_home() / "cache")
     except ValueError as exc:  # RegistryError, without importing pydantic to name it
-        raise _failure(f"registre invalide : {exc}", code=3) from None
+        raise _registry_failure(exc) from None
+
+
+def _registry_failure(exc: Exception) -> typer.Exit:
+    """A registry with a mistake: one French line per problem (file, key, what to write), exit 2."""
+    for line in str(exc).splitlines():
+        err.print(f"[bold red]Registre invalide :[/] {line}", soft_wrap=True, highlight=False)
+    return typer.Exit(2)
+
+
+@app.callback()
+def _registry_must_load() -> None:
+    """Every command refuses to start on a registry with a mistake (the cached index: no cost)."""
+    _index()
 
 
 def _fail(message: str, code: int = 2) -> None:

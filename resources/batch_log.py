@@ -61,7 +61,8 @@ def read_holds(url: str) -> list[dict[str, Any]]:
         if conn.execute("SELECT to_regclass('meta.publications') AS t").fetchone()["t"] is None:
             return []
         rows = conn.execute(
-            "SELECT dataset, version, diff FROM meta.publications WHERE status = 'held' ORDER BY dataset, version"
+            "SELECT dataset, version, diff FROM meta.publications WHERE status = 'held' "
+            "ORDER BY dataset, version"
         ).fetchall()
     result = []
     for row in rows:
