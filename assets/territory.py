@@ -18,6 +18,18 @@ from resources.warehouse import Consolidation, Warehouse
 # The row-count expectation when nothing bounds it: a first publication may be of any size.
 _NO_CEILING = 2**31 - 1
 
+# When the daemon publishes the territory: as soon as any producer's partition was materialised since
+# the last time. Dagster's ``eager()`` also waits until no upstream partition is missing, and a
+# producer that never sent anything is a missing partition forever, so a dropped file would be
+# harmonised by the sensor and never published. Nor does it publish a dataset nobody delivered
+# (``eager()`` requests a missing asset at once): the first delivery is what triggers it.
+TERRITORY_AUTOMATION = (
+    dg.AutomationCondition.in_latest_time_window()
+    & dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("any producer's partition updated")
+
 
 def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.AssetsDefinition]:
     harmonised_key = asset_key(dataset, "harmonised")
@@ -45,7 +57,7 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         ),
         kinds={"postgres"},
         check_specs=check_specs,
-        automation_condition=dg.AutomationCondition.eager(),
+        automation_condition=TERRITORY_AUTOMATION,
     )
     def territory(
         context: dg.AssetExecutionContext, warehouse: Warehouse, store: Store

@@ -339,6 +339,7 @@ def _comment_columns(conn: psycopg.Connection, schema_name: str, table: str, tex
 # being rebuilt for each of the dozens of partition runs.
 _ENGINES: dict[str, sa.Engine] = {}
 _ENSURED: set[tuple] = set()
+_SET_UP: set[str] = set()
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -604,6 +605,7 @@ class Warehouse(dg.ConfigurableResource):
             )
         # Connections opened before the owner role existed did not switch to it.
         self.dispose()
+        _SET_UP.add(self.resolved_url())
 
     # -- DDL per dataset -----------------------------------------------------------------------------
 
@@ -620,6 +622,9 @@ class Warehouse(dg.ConfigurableResource):
         done = (self.resolved_url(), table, schema.ref, tuple(schema.field_names))
         if done in _ENSURED:
             return
+        if self.resolved_url() not in _SET_UP:
+            # Runs the daemon launches on a fresh warehouse have no `territoire run` to set it up first.
+            self.setup()
         with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('territoire/ddl'), hashtext(%s))", (table,))
             for schema_name in ("harmonised", "published"):
