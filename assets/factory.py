@@ -171,34 +171,12 @@ def load_batch(
     archived: ArchivedFile,
 ) -> dict[str, Any]:
     """One archived file into the warehouse as one batch; returns its report."""
-    producer = registry.producer(archived.producer)
-    source = dataset.source_for(producer.id)
-    batch_id = f"{dataset.id}-{producer.id}-{archived.sha256[:12]}"
-    if warehouse.batch_seen(dataset.table, producer.id, archived.sha256):
+    batch_id = f"{dataset.id}-{archived.producer}-{archived.sha256[:12]}"
+    if warehouse.batch_seen(dataset.table, archived.producer, archived.sha256):
         # The same bytes sent again: a batch of its own, named by its place in the drop sequence.
         batch_id = f"{batch_id}-n{archived.sequence}"
-    context = {
-        "batch_id": batch_id,
-        "producer": producer.id,
-        "producer_name": producer.name,
-        "dataset": dataset.id,
-        "dataset_title": dataset.title,
-        "file_name": archived.file_name,
-        "sha256": archived.sha256,
-        "received_at": archived.received_at,
-    }
-    result: Ingested = ingest_file(
-        Path(archived.path),
-        schema,
-        context=context,
-        mapping=source.columns if source else None,
-        sheet=source.sheet if source else None,
-        privacy=PrivacyRules.from_config(dataset.privacy),
-        reader=read_gtfs_stops if source and source.kind == "gtfs" else None,
-        producer=ProducerIdentity.from_registry(
-            producer, [p.insee for p in registry.producers if p.kind == "commune" and p.insee]
-        ),
-    )
+    result = ingest_archived(registry, dataset, schema, archived, batch_id)
+    producer = registry.producer(archived.producer)
     report = result.report
     record = BatchRecord(
         batch_id=batch_id,
@@ -222,11 +200,44 @@ def load_batch(
         warehouse.record_refused(record)
     else:
         warehouse.replace_partition(schema, dataset.table, record, result.accepted, result.quarantined)
+    # Only now that the batch is committed may the inbox copy go: the archive holds the bytes. Before
+    # the report: a report that cannot be written (disk full) is written again by the next run's
+    # reconciliation, whereas an inbox copy left behind would wait there forever.
+    store.remove_from_inbox(producer.id, dataset.id, archived.sequence, archived.sha256)
     html, _json, _csv = write_batch_report(report, store.reports_dir)
     report["report_path"] = str(html)
-    # Only now that the batch is committed may the inbox copy go: the archive holds the bytes.
-    store.remove_from_inbox(producer.id, dataset.id, archived.sequence, archived.sha256)
     return report
+
+
+def ingest_archived(
+    registry: Registry, dataset: Dataset, schema: TableSchema, archived: ArchivedFile, batch_id: str
+) -> Ingested:
+    """Read, harmonise and validate one archived file (no warehouse write): the same bytes always give
+    the same result, so a lost batch report can be written again from the archive."""
+    producer = registry.producer(archived.producer)
+    source = dataset.source_for(producer.id)
+    context = {
+        "batch_id": batch_id,
+        "producer": producer.id,
+        "producer_name": producer.name,
+        "dataset": dataset.id,
+        "dataset_title": dataset.title,
+        "file_name": archived.file_name,
+        "sha256": archived.sha256,
+        "received_at": archived.received_at,
+    }
+    return ingest_file(
+        Path(archived.path),
+        schema,
+        context=context,
+        mapping=source.columns if source else None,
+        sheet=source.sheet if source else None,
+        privacy=PrivacyRules.from_config(dataset.privacy),
+        reader=read_gtfs_stops if source and source.kind == "gtfs" else None,
+        producer=ProducerIdentity.from_registry(
+            producer, [p.insee for p in registry.producers if p.kind == "commune" and p.insee]
+        ),
+    )
 
 
 def _summary(report: dict[str, Any]) -> str:

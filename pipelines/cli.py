@@ -186,6 +186,8 @@ def run(
     for blocked in outcome.blocked:
         console.print(f"[yellow]publication bloquée par la porte qualité[/] {blocked}")
     _print_run_holds(registry, outcome.holds)
+    for repaired in outcome.repaired:
+        console.print(f"[cyan]réparé[/] {repaired}", soft_wrap=True)
     console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:
