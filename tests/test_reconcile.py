@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -55,7 +56,7 @@ def _csv_rows(path: Path) -> int:
     return path.read_text(encoding="utf-8").count("\n") - 1
 
 
-def test_deleted_file_and_lost_report_are_rewritten_by_the_next_run(env: Path):
+def test_deleted_file_and_lost_report_are_rewritten_by_the_next_run(env: Path, fresh_pg_url: str):
     assert runner.invoke(app, ["drop", "tours", "subventions", str(VALID)]).exit_code == 0
     assert runner.invoke(app, ["run", "--dataset", "subventions"]).exit_code == 0
     publish = env / "publish"
@@ -74,8 +75,16 @@ def test_deleted_file_and_lost_report_are_rewritten_by_the_next_run(env: Path):
     assert sha256_file(csv) == digest and report.exists()
     entry = json.loads((publish / "manifest.json").read_text(encoding="utf-8"))["subventions"]
     assert {f["path"]: f["sha256"] for f in entry["files"]}["subventions.parquet"] == sha256_file(parquet)
-    # The manifest dates the files by their version, not by when they were rewritten.
+    # The manifest and the catalogue date the files by their version, not by when they were rewritten.
     assert entry["published_at"] == manifest["subventions"]["published_at"]
+    engine = sa.create_engine(fresh_pg_url)
+    with engine.connect() as conn:
+        published_at = conn.execute(
+            sa.text("select published_at from meta.publications where version = 1 and status = 'published'")
+        ).scalar()
+    engine.dispose()
+    assert datetime.fromisoformat(entry["published_at"]) == published_at.replace(microsecond=0)
+    assert published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") in (publish / "catalog.ttl").read_text()
     # Nothing to repair any more: the run after says nothing of it.
     assert "réparé" not in runner.invoke(app, ["run", "--dataset", "subventions"]).output
 
