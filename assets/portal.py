@@ -29,6 +29,7 @@ from assets.catalog import (
 )
 from assets.publish import PublishedFile, write_bytes_atomically, write_publication
 from pipelines.registry import Dataset, Registry
+from quality.holds import hold_rows
 from quality.plausible import coverage
 from quality.reports.scoreboard import write_scoreboard
 from quality.schema import TableSchema, load_schema
@@ -213,24 +214,11 @@ def write_portal_scoreboard(
     changes wait for approval (``holds`` as ``Warehouse.holds`` returns them)."""
     producers, datasets, batches = scoreboard_inputs(registry, batches)
     return write_scoreboard(
-        producers, datasets, batches, publish_dir, "../reports", datetime.now(UTC), hold_rows(registry, holds)
+        producers,
+        datasets,
+        batches,
+        publish_dir,
+        "../reports",
+        datetime.now(UTC),
+        hold_rows(holds, {d.table: d.id for d in registry.datasets.values()}),
     )
-
-
-def hold_rows(registry: Registry, holds: list[dict] | None) -> list[dict]:
-    """One line per held producer: dataset id, version, producer, reason and the approve command."""
-    by_table = {d.table: d.id for d in registry.datasets.values()}
-    rows = []
-    for held in holds or []:
-        dataset = by_table.get(held["dataset"], held["dataset"])
-        for hold in held["holds"]:
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "version": held["version"],
-                    "producer": hold["producer"],
-                    "reason": hold.get("reason") or "retrait d'une grande part des lignes publiées",
-                    "approve": f"territoire approve {dataset} {held['version']}",
-                }
-            )
-    return rows

@@ -46,6 +46,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from pydantic import PrivateAttr
 
+from quality.holds import recorded_holds
 from resources.batch_log import OWNER_ROLE
 from resources.postgres_server import ensure_server
 
@@ -311,13 +312,6 @@ def _names(schema: TableSchema | list[str]) -> list[str]:
 
 def _producers(holds: list[dict[str, Any]]) -> set[str]:
     return {h["producer"] for h in holds}
-
-
-def _recorded_holds(diff: dict[str, Any]) -> list[dict[str, Any]]:
-    """The holds a held version records (versions held before per-producer holds only name them)."""
-    return diff.get("holds") or [
-        {"producer": p, "batch_id": None, "kind": "removal", "reason": ""} for p in diff.get("held_for", [])
-    ]
 
 
 def _changes(diff: list[dict[str, Any]]) -> bool:
@@ -1212,7 +1206,7 @@ class Warehouse(dg.ConfigurableResource):
             # Only the approved producers' change is added to the current version: a producer whose
             # batch the current version did not consolidate keeps what is published (its new rows go
             # through the gate at the next territory run).
-            approved = {h["producer"] for h in _recorded_holds(recorded)}
+            approved = {h["producer"] for h in recorded_holds(recorded)}
             current = self._current_version(conn, table)
             considered = {
                 r[0]
@@ -1295,7 +1289,7 @@ class Warehouse(dg.ConfigurableResource):
         ).fetchone()
         if row is None:
             return None
-        return {"version": row[0], "holds": _recorded_holds(row[1])}
+        return {"version": row[0], "holds": recorded_holds(row[1])}
 
     @staticmethod
     def _current_batches(conn: psycopg.Connection, table: str) -> dict[str, str]:
@@ -1462,7 +1456,7 @@ class Warehouse(dg.ConfigurableResource):
         )
         result = []
         for r in found.itertuples():
-            holds = _recorded_holds(r.diff)
+            holds = recorded_holds(r.diff)
             result.append(
                 {
                     "dataset": r.dataset,

@@ -11,11 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from quality.holds import approve_command
 from quality.reports.batch import report_paths, write_batch_report
 
-
-def approve_command(dataset: str, version: int) -> str:
-    return f"territoire approve {dataset} {version}"
+__all__ = ["annotate_reports", "approve_command", "hold_notes"]
 
 
 def hold_notes(dataset: str, version: int, holds: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
