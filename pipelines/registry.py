@@ -317,8 +317,18 @@ def load_registry(directory: Path | None = None) -> Registry:
             merged["datasets"][dataset_id] = {**spec, "id": dataset_id}
     if problems:
         raise RegistryError("\n".join(problems))
+    producers, located_errors = [], []
+    for position, entry in enumerate(merged["producers"]):
+        try:
+            producers.append(Producer.model_validate(entry))
+        except ValidationError as exc:
+            located_errors += [
+                _located({**err, "loc": ("producers", position, *err["loc"])}, origin, producer_files)
+                for err in exc.errors()
+            ]
+    if located_errors:
+        raise RegistryError("\n".join(located_errors))
     try:
-        producers = [Producer.model_validate(p) for p in merged["producers"]]
         registry = Registry.model_validate(_expand_sources(merged, producers))
     except ValidationError as exc:
         raise RegistryError(
