@@ -182,6 +182,7 @@ class Store(dg.ConfigurableResource):
         self, producer: str, dataset: str, content: bytes, file_name: str, **provenance: str | None
     ) -> ArchivedFile:
         """Archive harvested bytes as a new receipt: the caller only calls it for a changed feed."""
+        self.archive_dir(producer, dataset)  # ids checked before a sequence number is spent
         digest = hashlib.sha256(content).hexdigest()
         return self._archive(
             producer,
