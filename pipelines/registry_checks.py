@@ -24,6 +24,8 @@ class PrivacyBlock(BaseModel):
     action: Literal["mask", "withhold"] = "withhold"
     scan_text: bool = True
     natural_persons: bool = True
+    # The prose fields the gate scans (quality/privacy.py checks they are plain strings).
+    free_text: list[str] | None = None
 
 
 class ConsolidationBlock(BaseModel):
@@ -127,8 +129,9 @@ def reference_problems(
     prefer = (dataset.consolidation or {}).get("prefer", "latest")
     for name in [] if prefer == "latest" else ([prefer] if isinstance(prefer, str) else prefer):
         check(f"{dataset.id}.consolidation.prefer", name, producer_ids, "producteur")
-    for name in (dataset.privacy or {}).get("personal_fields") or []:
-        check(f"{dataset.id}.privacy.personal_fields", name, fields, "champ")
+    for block in ("personal_fields", "free_text"):
+        for name in (dataset.privacy or {}).get(block) or []:
+            check(f"{dataset.id}.privacy.{block}", name, fields, "champ")
     return problems
 
 

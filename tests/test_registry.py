@@ -133,6 +133,11 @@ GOOD = """datasets:
             "datasets.subventions.privacy.personal_field : clé inconnue ; écrire plutôt « personal_fields »",
         ),
         (
+            GOOD + "    privacy: {free_text: [objett]}\n",
+            "datasets.subventions.privacy.free_text : champ « objett » inconnu du schéma scdl-subventions ; "
+            "écrire plutôt « objet »",
+        ),
+        (
             GOOD + "    consolidation: {keys: [idAttribuant]}\n",
             "datasets.subventions.consolidation.keys : clé inconnue ; écrire plutôt « key »",
         ),
