@@ -105,19 +105,13 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
             max_removed_share=float(dataset.publication.get("max_removed_share", 0.5)),
         )
         holds = warehouse.holds(dataset.table)
+        annotate_reports(store.reports_dir, dataset.id, holds, warehouse.current_batches(dataset.table))
         for held in holds:
             command = approve_command(dataset.id, held["version"])
             for hold in held["holds"]:
                 context.log.warning(
                     f"Changement retenu (version {held['version']}) : {hold['reason']} ; « {command} »."
                 )
-            annotate_reports(
-                store.reports_dir,
-                dataset.id,
-                held["version"],
-                held["holds"],
-                warehouse.current_batches(dataset.table),
-            )
         return dg.MaterializeResult(
             metadata={
                 **metadata,
@@ -161,6 +155,13 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         contributors = [registry.producer(p).name for p in sorted(frame["producer"].unique())]
         store.publish_dir.mkdir(parents=True, exist_ok=True)
         files = publish_files(frame, dataset, schema, contributors, store.publish_dir, version=current)
+        # After an approval (which rewrites only the files), the reports stop saying « held ».
+        annotate_reports(
+            store.reports_dir,
+            dataset.id,
+            warehouse.holds(dataset.table),
+            warehouse.current_batches(dataset.table),
+        )
         catalogue = write_portal_catalogue(registry, store.publish_dir)
         scoreboard = write_portal_scoreboard(
             registry, warehouse.batches(), store.publish_dir, warehouse.holds()

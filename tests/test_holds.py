@@ -129,3 +129,6 @@ def test_takeover_is_held_for_its_producer_only_and_both_reports_say_which_rows(
     # Approved batches are not held again at the next run.
     assert runs.publish().success
     assert runs.warehouse.holds("subventions") == []
+    # And the reports no longer say « held »: the notes go once the hold is approved.
+    for producer in ("tours", "joue-les-tours", "metropole"):
+        assert _report(runs, producer)["holds"] == []

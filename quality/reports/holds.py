@@ -59,23 +59,27 @@ def hold_notes(dataset: str, version: int, holds: list[dict[str, Any]]) -> dict[
 
 
 def annotate_reports(
-    reports_dir: Path, dataset: str, version: int, holds: list[dict[str, Any]], batches: dict[str, str]
+    reports_dir: Path, dataset: str, holds: list[dict[str, Any]], batches: dict[str, str]
 ) -> list[Path]:
-    """Rewrite the reports of ``batches`` (producer → its current batch id) with their hold notes."""
+    """Make the current report of every producer (``batches``: producer → its current batch id) say
+    what is held now: notes added for the held versions ``holds`` (as ``Warehouse.holds`` returns
+    them), and removed once a hold is approved or superseded. Returns the pages rewritten."""
+    notes: dict[str, list[dict[str, Any]]] = {}
+    for held in holds:
+        for producer, more in hold_notes(dataset, held["version"], held["holds"]).items():
+            notes.setdefault(producer, []).extend(more)
     written = []
-    for producer, notes in hold_notes(dataset, version, holds).items():
-        batch_id = batches.get(producer)
-        if not batch_id:
-            continue
+    for producer, batch_id in sorted(batches.items()):
         _html, json_path, _csv = report_paths(
             {"producer": producer, "dataset": dataset, "batch_id": batch_id}, reports_dir
         )
         if not json_path.exists():
             continue
         report = json.loads(json_path.read_text(encoding="utf-8"))
-        if report.get("holds") == notes:
+        wanted = notes.get(producer, [])
+        if report.get("holds", []) == wanted:
             continue
-        report["holds"] = notes
+        report["holds"] = wanted
         html, _json, _csv = write_batch_report(report, reports_dir)
         written.append(html)
     return written
