@@ -26,7 +26,7 @@ install: system $(VENV)/.installed
 
 demo: install
 	$(BIN)/territoire demo
-	$(BIN)/territoire run
+	$(BIN)/territoire run --history
 
 test: install
 	$(BIN)/ruff check .

@@ -26,7 +26,7 @@ from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
 from quality.schema import TableSchema
 from resources.harvest.resource import Harvester
-from resources.store import ArchivedFile, Store, sha256_file
+from resources.store import ArchivedFile, Store
 from resources.warehouse import BatchRecord, Warehouse
 
 CONSERVATION = "conservation"
@@ -131,7 +131,8 @@ def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer
         return []
     if source.kind == "drop":
         return [
-            store.archive_file(producer, dataset.id, path) for path in store.inbox_files(producer, dataset.id)
+            store.archive_file(producer, dataset.id, path, sequence=store.drop_sequence(path))
+            for path in store.inbox_files(producer, dataset.id)
         ]
     previous = store.archived(producer, dataset.id)
     last = previous[-1] if previous else None
@@ -157,12 +158,13 @@ def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer
 
 
 def pending_files(store: Store, warehouse: Warehouse, dataset: Dataset, producer: str) -> list[ArchivedFile]:
-    """Archived files of the partition that no batch has taken yet (a sha256 is processed once)."""
-    return [
-        a
-        for a in store.archived(producer, dataset.id)
-        if not warehouse.batch_seen(dataset.table, producer, a.sha256)
-    ]
+    """Receipts of the partition that no batch has taken yet, in drop order.
+
+    A receipt is taken once; the same bytes dropped again are a new receipt, hence a new batch that
+    makes them the producer's current data again.
+    """
+    seen = warehouse.sequences_seen(dataset.table, producer)
+    return [a for a in store.archived(producer, dataset.id) if a.sequence not in seen]
 
 
 def load_batch(
@@ -174,31 +176,12 @@ def load_batch(
     archived: ArchivedFile,
 ) -> dict[str, Any]:
     """One archived file into the warehouse as one batch; returns its report."""
+    batch_id = f"{dataset.id}-{archived.producer}-{archived.sha256[:12]}"
+    if warehouse.batch_seen(dataset.table, archived.producer, archived.sha256):
+        # The same bytes sent again: a batch of its own, named by its place in the drop sequence.
+        batch_id = f"{batch_id}-n{archived.sequence}"
+    result = ingest_archived(registry, dataset, schema, archived, batch_id)
     producer = registry.producer(archived.producer)
-    source = dataset.source_for(producer.id)
-    batch_id = f"{dataset.id}-{producer.id}-{archived.sha256[:12]}"
-    context = {
-        "batch_id": batch_id,
-        "producer": producer.id,
-        "producer_name": producer.name,
-        "dataset": dataset.id,
-        "dataset_title": dataset.title,
-        "file_name": archived.file_name,
-        "sha256": archived.sha256,
-        "received_at": archived.received_at,
-    }
-    result: Ingested = ingest_file(
-        Path(archived.path),
-        schema,
-        context=context,
-        mapping=source.columns if source else None,
-        sheet=source.sheet if source else None,
-        privacy=PrivacyRules.from_config(dataset.privacy),
-        reader=read_gtfs_stops if source and source.kind == "gtfs" else None,
-        producer=ProducerIdentity.from_registry(
-            producer, [p.insee for p in registry.producers if p.kind == "commune" and p.insee]
-        ),
-    )
     report = result.report
     record = BatchRecord(
         batch_id=batch_id,
@@ -216,18 +199,50 @@ def load_batch(
         source_url=archived.source_url,
         http_etag=archived.http_etag,
         http_last_modified=archived.http_last_modified,
+        sequence=archived.sequence,
     )
     if result.status == "refused":
         warehouse.record_refused(record)
     else:
         warehouse.replace_partition(schema, dataset.table, record, result.accepted, result.quarantined)
+    # Only now that the batch is committed may the inbox copy go: the archive holds the bytes. Before
+    # the report: a report that cannot be written (disk full) is written again by the next run's
+    # reconciliation, whereas an inbox copy left behind would wait there forever.
+    store.remove_from_inbox(producer.id, dataset.id, archived.sequence, archived.sha256)
     html, _json, _csv = write_batch_report(report, store.reports_dir)
     report["report_path"] = str(html)
-    # Only now that the batch is committed may the inbox copy go: the archive holds the bytes.
-    for path in store.inbox_files(producer.id, dataset.id):
-        if sha256_file(path) == archived.sha256:
-            path.unlink(missing_ok=True)
     return report
+
+
+def ingest_archived(
+    registry: Registry, dataset: Dataset, schema: TableSchema, archived: ArchivedFile, batch_id: str
+) -> Ingested:
+    """Read, harmonise and validate one archived file (no warehouse write): the same bytes always give
+    the same result, so a lost batch report can be written again from the archive."""
+    producer = registry.producer(archived.producer)
+    source = dataset.source_for(producer.id)
+    context = {
+        "batch_id": batch_id,
+        "producer": producer.id,
+        "producer_name": producer.name,
+        "dataset": dataset.id,
+        "dataset_title": dataset.title,
+        "file_name": archived.file_name,
+        "sha256": archived.sha256,
+        "received_at": archived.received_at,
+    }
+    return ingest_file(
+        Path(archived.path),
+        schema,
+        context=context,
+        mapping=source.columns if source else None,
+        sheet=source.sheet if source else None,
+        privacy=PrivacyRules.from_config(dataset.privacy),
+        reader=read_gtfs_stops if source and source.kind == "gtfs" else None,
+        producer=ProducerIdentity.from_registry(
+            producer, [p.insee for p in registry.producers if p.kind == "commune" and p.insee]
+        ),
+    )
 
 
 def _summary(report: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from assets.catalog import (
 )
 from assets.publish import PublishedFile, write_bytes_atomically, write_publication
 from pipelines.registry import Dataset, Registry
+from quality.holds import hold_rows
 from quality.plausible import coverage
 from quality.reports.scoreboard import write_scoreboard
 from quality.schema import TableSchema, load_schema
@@ -206,7 +207,18 @@ def scoreboard_inputs(
     return producers, datasets, batches
 
 
-def write_portal_scoreboard(registry: Registry, batches: pd.DataFrame, publish_dir: Path) -> Path:
-    """``publish/index.html``: producers × datasets, who delivered what and how good it is."""
+def write_portal_scoreboard(
+    registry: Registry, batches: pd.DataFrame, publish_dir: Path, holds: list[dict] | None = None
+) -> Path:
+    """``publish/index.html``: producers × datasets, who delivered what and how good it is, and which
+    changes wait for approval (``holds`` as ``Warehouse.holds`` returns them)."""
     producers, datasets, batches = scoreboard_inputs(registry, batches)
-    return write_scoreboard(producers, datasets, batches, publish_dir, "../reports", datetime.now(UTC))
+    return write_scoreboard(
+        producers,
+        datasets,
+        batches,
+        publish_dir,
+        "../reports",
+        datetime.now(UTC),
+        hold_rows(holds, {d.table: d.id for d in registry.datasets.values()}),
+    )

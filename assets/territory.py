@@ -11,11 +11,24 @@ from assets.keys import asset_key
 from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
 from pipelines.registry import Dataset, Registry
 from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, run_gate
+from quality.reports.holds import annotate_reports, approve_command
 from resources.store import Store
 from resources.warehouse import Consolidation, Warehouse
 
 # The row-count expectation when nothing bounds it: a first publication may be of any size.
 _NO_CEILING = 2**31 - 1
+
+# When the daemon publishes the territory: as soon as any producer's partition was materialised since
+# the last time. Dagster's ``eager()`` also waits until no upstream partition is missing, and a
+# producer that never sent anything is a missing partition forever, so a dropped file would be
+# harmonised by the sensor and never published. Nor does it publish a dataset nobody delivered
+# (``eager()`` requests a missing asset at once): the first delivery is what triggers it.
+TERRITORY_AUTOMATION = (
+    dg.AutomationCondition.in_latest_time_window()
+    & dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("any producer's partition updated")
 
 
 def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.AssetsDefinition]:
@@ -45,13 +58,17 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         ),
         kinds={"postgres"},
         check_specs=check_specs,
-        automation_condition=dg.AutomationCondition.eager(),
+        automation_condition=TERRITORY_AUTOMATION,
     )
-    def territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def territory(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, store: Store
+    ) -> dg.MaterializeResult:
         with warehouse.publishing(dataset.table):
-            return _publish_territory(context, warehouse)
+            return _publish_territory(context, warehouse, store)
 
-    def _publish_territory(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _publish_territory(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, store: Store
+    ) -> dg.MaterializeResult:
         warehouse.ensure_dataset(dataset.table, schema)
         candidate = warehouse.build_candidate(dataset.table, schema, consolidation)
         current = warehouse.current_rows(dataset.table)
@@ -88,17 +105,33 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
             consolidation,
             max_removed_share=float(dataset.publication.get("max_removed_share", 0.5)),
         )
-        if publication.status == "held":
-            context.log.warning(
-                f"Version {publication.version} retenue : {', '.join(publication.held_for) or 'producteurs'} "
-                "perdrai(en)t trop de lignes ; à approuver (warehouse.approve)."
-            )
+        holds = warehouse.holds(dataset.table)
+        annotate_reports(store.reports_dir, dataset.id, holds, warehouse.current_batches(dataset.table))
+        for held in holds:
+            command = approve_command(dataset.id, held["version"])
+            for hold in held["holds"]:
+                context.log.warning(
+                    f"Changement retenu (version {held['version']}) : {hold['reason']} ; « {command} »."
+                )
         return dg.MaterializeResult(
             metadata={
                 **metadata,
                 "status": publication.status,
                 "version": publication.version,
                 "rows": publication.rows,
+                "held_for": dg.MetadataValue.json(publication.held_for),
+                "holds": dg.MetadataValue.json(
+                    [
+                        {
+                            "version": h["version"],
+                            "producer": x["producer"],
+                            "reason": x["reason"],
+                            "approve": approve_command(dataset.id, h["version"]),
+                        }
+                        for h in holds
+                        for x in h["holds"]
+                    ]
+                ),
                 "diff": dg.MetadataValue.md(diff_markdown(publication.diff)),
                 "table": f"published.{dataset.table}",
             },
@@ -123,8 +156,17 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         contributors = [registry.producer(p).name for p in sorted(frame["producer"].unique())]
         store.publish_dir.mkdir(parents=True, exist_ok=True)
         files = publish_files(frame, dataset, schema, contributors, store.publish_dir, version=current)
+        # After an approval (which rewrites only the files), the reports stop saying « held ».
+        annotate_reports(
+            store.reports_dir,
+            dataset.id,
+            warehouse.holds(dataset.table),
+            warehouse.current_batches(dataset.table),
+        )
         catalogue = write_portal_catalogue(registry, store.publish_dir)
-        scoreboard = write_portal_scoreboard(registry, warehouse.batches(), store.publish_dir)
+        scoreboard = write_portal_scoreboard(
+            registry, warehouse.batches(), store.publish_dir, warehouse.holds()
+        )
         return dg.MaterializeResult(
             metadata={
                 "rows": len(frame),

@@ -74,7 +74,10 @@ def _registry() -> Registry:
     """The checked registry, for the commands that run the platform (``run``, ``approve``, ``demo``)."""
     from pipelines.registry import load_registry
 
-    return load_registry()
+    try:
+        return load_registry()
+    except ValueError as exc:  # RegistryError
+        raise _registry_failure(exc) from None
 
 
 def _index() -> RegistryIndex:
@@ -82,7 +85,20 @@ def _index() -> RegistryIndex:
     try:
         return registry_index(_home() / "cache")
     except ValueError as exc:  # RegistryError, without importing pydantic to name it
-        raise _failure(f"registre invalide : {exc}", code=3) from None
+        raise _registry_failure(exc) from None
+
+
+def _registry_failure(exc: Exception) -> typer.Exit:
+    """A registry with a mistake: one French line per problem (file, key, what to write), exit 2."""
+    for line in str(exc).splitlines():
+        err.print(f"[bold red]Registre invalide :[/] {line}", soft_wrap=True, highlight=False)
+    return typer.Exit(2)
+
+
+@app.callback()
+def _registry_must_load() -> None:
+    """Every command refuses to start on a registry with a mistake (the cached index: no cost)."""
+    _index()
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -173,6 +189,9 @@ def run(
         console.print(f"[yellow]collecte en échec[/] {failure}")
     for blocked in outcome.blocked:
         console.print(f"[yellow]publication bloquée par la porte qualité[/] {blocked}")
+    _print_run_holds(registry, outcome.holds)
+    for repaired in outcome.repaired:
+        console.print(f"[cyan]réparé[/] {repaired}", soft_wrap=True)
     console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:
@@ -291,13 +310,21 @@ def demo(
 @app.command()
 def status(
     late: Annotated[bool, typer.Option("--late", help="seulement les producteurs en retard")] = False,
+    format: Annotated[
+        str, typer.Option("--format", help="text ou json (retenues et fichiers en attente)")
+    ] = "text",
 ) -> None:
-    """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur."""
+    """Tableau de couverture : qui a livré quoi, part de lignes valides, fraîcheur, retenues, attente."""
     from rich.table import Table
 
+    from pipelines.status import print_status_extras, status_document
     from quality.coverage import coverage_cells, late_cells_of, report_url
     from quality.french import fr_percent
 
+    document = status_document(_index(), _home(), _read_log("holds"))
+    if format == "json":
+        print(json.dumps(document, ensure_ascii=False, indent=1, default=str))
+        return
     producers, datasets, batches = _status_inputs()
     now = datetime.now(UTC)
     rows = coverage_cells(producers, datasets, batches, now)
@@ -326,6 +353,18 @@ def status(
             report_url("", row["producer"], row["dataset"], row["last_batch"]) if row["delivered"] else "",
         )
     console.print(table)
+    print_status_extras(console, document)
+
+
+def _read_log(what: str) -> list[dict]:
+    """``meta.batches`` (``batches``) or the held versions (``holds``), read with psycopg alone."""
+    from resources.batch_log import read_batches, read_holds, warehouse_url
+
+    try:
+        return (read_batches if what == "batches" else read_holds)(warehouse_url(_home()))
+    except Exception as exc:  # no server, refused connection: say so in French, not a traceback
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _failure(f"lecture du journal des lots impossible : {reason}", code=3) from None
 
 
 def _last_file(row: dict[str, Any]) -> str:
@@ -343,14 +382,8 @@ def _last_file(row: dict[str, Any]) -> str:
 
 def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
     """Producers, datasets and the batch log as the coverage cells read them (dataset ids, not tables)."""
-    from resources.batch_log import read_batches, warehouse_url
-
     index = _index()
-    try:
-        batches = read_batches(warehouse_url(_home()))
-    except Exception as exc:  # no server, refused connection: say so in French, not a traceback
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise _failure(f"lecture du journal des lots impossible : {reason}", code=3) from None
+    batches = _read_log("batches")
     by_table = index.dataset_by_table()
     for batch in batches:
         batch["dataset"] = by_table.get(batch["dataset"], batch["dataset"])
@@ -460,6 +493,13 @@ def dev(
             "emplacement de code « territoire ». Ctrl+C pour l'arrêter."
         )
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
+
+
+def _print_run_holds(registry: Registry, holds: list[dict]) -> None:
+    from pipelines.status import print_holds
+    from quality.holds import holds_document
+
+    print_holds(console, holds_document(holds, {d.table: d.id for d in registry.datasets.values()}))
 
 
 def _date(value: datetime | None) -> str:

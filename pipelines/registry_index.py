@@ -18,13 +18,25 @@ from pathlib import Path
 from typing import Any
 
 REGISTRY_DIR = Path(__file__).resolve().parent
-_CODE = (REGISTRY_DIR / "registry.py", Path(__file__).resolve())
+_CODE = (
+    REGISTRY_DIR / "registry.py",
+    REGISTRY_DIR / "registry_checks.py",
+    REGISTRY_DIR / "registry_yaml.py",
+    Path(__file__).resolve(),
+)
+
+
+def registry_dir() -> Path:
+    """The registry folder: ``TERRITOIRE_REGISTRY`` when set (a territory's own), else the shipped one."""
+    configured = os.environ.get("TERRITOIRE_REGISTRY")
+    return Path(configured).expanduser().resolve() if configured else REGISTRY_DIR
 
 
 @dataclass(frozen=True)
 class RegistryIndex:
     """``producers``: each producer as the registry dumps it; ``datasets``: id → {title, schema,
-    frequency, expected_from (resolved ids), description, licence, table, producer_ids}."""
+    frequency, expected_from (resolved ids), description, licence, table, producer_ids, sources
+    (producer id → source kind)}."""
 
     producers: list[dict[str, Any]]
     datasets: dict[str, dict[str, Any]]
@@ -37,9 +49,10 @@ class RegistryIndex:
         return {d["table"]: d_id for d_id, d in self.datasets.items()}
 
 
-def registry_digest(directory: Path = REGISTRY_DIR) -> str:
+def registry_digest(directory: Path | None = None) -> str:
+    directory = directory or registry_dir()
     digest = hashlib.sha256()
-    for path in [*sorted(directory.glob("*.yaml")), *_CODE]:
+    for path in [*sorted(directory.glob("*.yaml")), *(c for c in _CODE if c.exists())]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -59,18 +72,20 @@ def index_of(registry: Any) -> RegistryIndex:
                 "licence": d.licence,
                 "table": d.table,
                 "producer_ids": d.producer_ids,
+                "sources": {s.producer: s.kind for s in d.sources},
             }
             for d in registry.datasets.values()
         },
     )
 
 
-def registry_index(cache_dir: Path | None, directory: Path = REGISTRY_DIR) -> RegistryIndex:
+def registry_index(cache_dir: Path | None, directory: Path | None = None) -> RegistryIndex:
     """The index of the registry in ``directory``, from ``cache_dir`` when the registry is unchanged.
 
     Raises ``RegistryError`` (from the full load) when the registry is broken. ``cache_dir=None`` or
     an unwritable folder only means no cache.
     """
+    directory = directory or registry_dir()
     key = registry_digest(directory)
     cached = cache_dir / f"registry-{key[:16]}.json" if cache_dir else None
     if cached is not None and cached.is_file():

@@ -17,6 +17,7 @@ from rich.progress import Progress
 
 from assets.factory import build_dataset_assets, pending_files
 from assets.keys import asset_key
+from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.registry import Dataset, Registry
 from resources.harvest.resource import Harvester
 from resources.store import Store
@@ -34,6 +35,10 @@ class RunOutcome:
     warehouse: str = ""  # the warehouse URL, password masked
     harvest_failures: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    # Changes waiting for approval after the run (Warehouse.holds), whatever run held them.
+    holds: list[dict] = field(default_factory=list)
+    # What the run's reconciliation rewrote: "<dataset> : why" and the batch reports written again.
+    repaired: list[str] = field(default_factory=list)
 
 
 def platform_resources(home: Path) -> dict:
@@ -74,6 +79,13 @@ def run_pending(
     outcome = RunOutcome(warehouse=warehouse.masked_url)
     datasets = [registry.dataset(dataset)] if dataset else list(registry.datasets.values())
 
+    # Reconcile first: files and reports a previous run could not write are rewritten from the
+    # warehouse (publications) and the archive (reports) before anything new happens.
+    stale = stale_publications(registry, store, warehouse)
+    try:
+        outcome.repaired += [f"rapport {b} réécrit" for b in rewrite_reports(registry, store, warehouse)]
+    except OSError as exc:
+        outcome.failed.append(f"rapports : {exc}")
     work = {
         d.id: [p for p in partitions_with_work(store, warehouse, d) if producer in (None, p)]
         for d in datasets
@@ -113,6 +125,12 @@ def run_pending(
                         changed = True
                         outcome.batches.append(_batch_row(d, partition, meta))
                 progress.advance(task)
+            if d.id in stale and not changed:
+                progress.update(task, description=f"{d.id} / réparation des fichiers publiés")
+                if write_publication_files(registry, home, d.id, instance=instance):
+                    outcome.repaired.append(f"{d.id} : {stale[d.id]} — fichiers réécrits")
+                else:
+                    outcome.failed.append(f"{d.id} (réécriture des fichiers publiés)")
             # A dataset nobody has delivered yet is not published: an empty entry would mislead portals.
             first_time = not (store.publish_dir / f"{d.id}.csv").exists() and _has_loaded_batch(warehouse, d)
             if changed or first_time:
@@ -134,16 +152,19 @@ def run_pending(
                     outcome.blocked.append(f"{d.id} : {error.message.strip().splitlines()[-1]}")
                 else:
                     outcome.failed.append(d.id)
+    outcome.holds = warehouse.holds()
     return outcome
 
 
-def write_publication_files(registry: Registry, home: Path, dataset: str) -> bool:
+def write_publication_files(
+    registry: Registry, home: Path, dataset: str, *, instance: dg.DagsterInstance | None = None
+) -> bool:
     """Materialise only ``<dataset>/published``: the files and catalogue of the current version."""
     d = registry.dataset(dataset)
     result = dg.materialize(
         build_dataset_assets(registry, d),
         selection=[asset_key(d, "published")],
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         resources=platform_resources(home),
         raise_on_error=False,
         run_config=QUIET,

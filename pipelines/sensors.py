@@ -31,10 +31,10 @@ def build_inbox_sensor(registry: Registry, jobs: list) -> dg.SensorDefinition:
                     f"inbox/{producer}/{dataset_id}: no such source in the registry, left alone"
                 )
                 continue
-            # The run key changes whenever the folder's content changes, so a new drop is never missed
-            # and an unchanged folder is never run twice.
+            # The run key changes with every drop (each has its own sequence number), so a new drop is
+            # never missed, the same file dropped again included, and an unchanged folder never runs twice.
             fingerprint = hashlib.sha256(
-                "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files).encode()
+                "|".join(f"{p.name}:{store.drop_sequence(p)}:{p.stat().st_size}" for p in files).encode()
             ).hexdigest()[:16]
             yield dg.RunRequest(
                 run_key=f"{dataset_id}:{producer}:{fingerprint}",

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -39,12 +40,51 @@ def inbox_dir(root: Path, producer: str, dataset: str) -> Path:
 
 
 def drop_file(root: Path, producer: str, dataset: str, source: Path) -> Path:
-    """Copy a file into the inbox (what ``territoire drop`` does); the copy appears atomically."""
+    """Copy a file into the inbox (what ``territoire drop`` does); the copy appears atomically.
+
+    The drop takes its sequence number first (in a hidden sidecar), so a sensor that sees the file
+    already finds its place in the order of drops: files apply in the order they were dropped, not
+    by the second they were archived.
+    """
     folder = inbox_dir(root, producer, dataset)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / safe_file_name(source.name)
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".drop-", delete=False) as tmp:
         with source.open("rb") as handle:
             shutil.copyfileobj(handle, tmp)
+    write_atomic(sequence_sidecar(target), str(next_sequence(root)))
     os.replace(tmp.name, target)
     return target
+
+
+def next_sequence(root: Path) -> int:
+    """The next number of the home's drop sequence (monotonic, safe across processes)."""
+    root.mkdir(parents=True, exist_ok=True)
+    counter = root / ".drop-sequence"
+    with (root / ".drop-sequence.lock").open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            current = int(counter.read_text(encoding="ascii") or 0) if counter.exists() else 0
+            write_atomic(counter, str(current + 1))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return current + 1
+
+
+def sequence_sidecar(path: Path) -> Path:
+    """Where an inbox file's drop sequence number is kept (hidden, so never read as a drop)."""
+    return path.with_name(f".{path.name}.sequence")
+
+
+def drop_sequence(path: Path) -> int | None:
+    """The drop sequence number of an inbox file, None before the platform has seen it."""
+    try:
+        return int(sequence_sidecar(path).read_text(encoding="ascii"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

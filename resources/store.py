@@ -2,9 +2,12 @@
 publication folder.
 
 The archive keeps the bytes exactly as received, named by their sha256, with a small JSON sidecar
-(original name, time received, where it came from). A file seen before is recognised by its hash and
-not processed again. Paths are only ever built from ids the registry knows and from names reduced to a
-safe basename, so nothing that arrives can escape its folder.
+(original name, time received, where it came from). Every *receipt* (a drop, or a harvest that brought
+changed bytes) gets a number from one monotonic drop sequence per home, recorded when ``territoire drop``
+or the sensor first sees the file; files are processed in that order, so the last file dropped is the
+producer's current one even when two arrive in the same second, and dropping again bytes sent before
+is a new receipt (the commune's way back to an earlier file). Paths are only ever built from ids the
+registry knows and from names reduced to a safe basename, so nothing that arrives can escape its folder.
 """
 
 from __future__ import annotations
@@ -19,7 +22,20 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.inbox import SAFE_ID, default_home, drop_file, inbox_dir, safe_file_name, safe_id
+from resources.inbox import (
+    SAFE_ID,
+    default_home,
+    drop_file,
+    drop_sequence,
+    inbox_dir,
+    next_sequence,
+    safe_file_name,
+    safe_id,
+    sequence_sidecar,
+    write_atomic,
+)
+
+__all__ = ["SAFE_ID", "ArchivedFile", "Store", "default_home", "safe_file_name", "safe_id", "sha256_file"]
 
 
 def sha256_file(path: Path) -> str:
@@ -43,6 +59,8 @@ class ArchivedFile:
     source_url: str | None = None
     http_etag: str | None = None
     http_last_modified: str | None = None
+    # The receipt's place in the home's drop sequence (None: archived before sequences existed).
+    sequence: int | None = None
 
     @property
     def received(self) -> datetime:
@@ -72,12 +90,20 @@ class Store(dg.ConfigurableResource):
     def archive_dir(self, producer: str, dataset: str) -> Path:
         return self.root / "archive" / safe_id(producer, "producer") / safe_id(dataset, "dataset")
 
+    def next_sequence(self) -> int:
+        """The next number of the home's drop sequence (monotonic, safe across processes)."""
+        return next_sequence(self.root)
+
     def drop(self, producer: str, dataset: str, source: Path) -> Path:
-        """Copy a file into the inbox (what ``territoire drop`` does); the copy appears atomically."""
+        """Copy a file into the inbox (what ``territoire drop`` does), with its drop sequence number."""
         return drop_file(self.root, producer, dataset, source)
 
     def inbox_files(self, producer: str, dataset: str) -> list[Path]:
-        """Files waiting in one inbox folder, oldest first; hidden and partial files are skipped."""
+        """Files waiting in one inbox folder, in drop order; hidden and partial files are skipped.
+
+        A file copied into the folder by other means than ``territoire drop`` (a network share) gets
+        its sequence number here, the first time it is seen, in the order of its modification time.
+        """
         folder = self.inbox(producer, dataset)
         # A symlink planted in an inbox (or as an inbox folder) would make the platform read and
         # archive a file of its own machine: only real files and folders count.
@@ -86,7 +112,27 @@ class Store(dg.ConfigurableResource):
         files = [
             p for p in folder.iterdir() if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
         ]
-        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+        for path in sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name)):
+            if self.drop_sequence(path) is None:
+                write_atomic(sequence_sidecar(path), str(self.next_sequence()))
+        return sorted(files, key=lambda p: (self.drop_sequence(p) or 0, p.name))
+
+    @staticmethod
+    def drop_sequence(path: Path) -> int | None:
+        """The drop sequence number of an inbox file, None before the platform has seen it."""
+        return drop_sequence(path)
+
+    def remove_from_inbox(self, producer: str, dataset: str, sequence: int | None, sha256: str) -> None:
+        """Delete the inbox copy of one receipt (its batch is committed; the archive keeps the bytes).
+
+        A file dropped again under the same name since has another sequence number and stays.
+        """
+        for path in self.inbox_files(producer, dataset):
+            if (sequence is not None and self.drop_sequence(path) == sequence) or (
+                sequence is None and sha256_file(path) == sha256
+            ):
+                path.unlink(missing_ok=True)
+                sequence_sidecar(path).unlink(missing_ok=True)
 
     def pending_inboxes(self) -> dict[tuple[str, str], list[Path]]:
         """Every (producer, dataset) inbox folder that holds files; unsafe folder names are ignored."""
@@ -119,18 +165,24 @@ class Store(dg.ConfigurableResource):
         path: Path,
         *,
         file_name: str | None = None,
+        sequence: int | None = None,
         **provenance: str | None,
     ) -> ArchivedFile:
-        """Copy ``path`` into the archive under its sha256 (idempotent) and return its record."""
+        """Copy ``path`` into the archive under its sha256 and record its receipt; return the receipt.
+
+        Idempotent per receipt: the same ``sequence`` (an inbox file's) archived twice is one receipt.
+        Without a sequence, bytes already archived for the partition return their latest receipt.
+        """
         digest = sha256_file(path)
         name = safe_file_name(file_name or path.name)
-        return self._archive(
-            producer, dataset, digest, name, lambda target: shutil.copyfile(path, target), provenance
-        )
+        write = lambda target: shutil.copyfile(path, target)  # noqa: E731
+        return self._archive(producer, dataset, digest, name, write, provenance, sequence)
 
     def archive_bytes(
         self, producer: str, dataset: str, content: bytes, file_name: str, **provenance: str | None
     ) -> ArchivedFile:
+        """Archive harvested bytes as a new receipt: the caller only calls it for a changed feed."""
+        self.archive_dir(producer, dataset)  # ids checked before a sequence number is spent
         digest = hashlib.sha256(content).hexdigest()
         return self._archive(
             producer,
@@ -139,9 +191,35 @@ class Store(dg.ConfigurableResource):
             safe_file_name(file_name),
             lambda target: target.write_bytes(content),
             provenance,
+            self.next_sequence(),
         )
 
-    def _archive(self, producer, dataset, digest, name, write, provenance) -> ArchivedFile:
+    def _archive(self, producer, dataset, digest, name, write, provenance, sequence=None) -> ArchivedFile:
+        folder = self.archive_dir(producer, dataset)
+        receipts = folder / "receipts"
+        if sequence is None:
+            earlier = [r for r in self.archived(producer, dataset) if r.sha256 == digest]
+            if earlier:
+                return earlier[-1]
+            sequence = self.next_sequence()
+        receipt = receipts / f"{sequence:012d}.json"
+        if receipt.exists():
+            return ArchivedFile(**json.loads(receipt.read_text(encoding="utf-8")))
+        stored = self._store_bytes(producer, dataset, digest, name, write, provenance)
+        record = ArchivedFile(
+            **{
+                **asdict(stored),
+                "file_name": name,
+                "received_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+                "sequence": sequence,
+                **{k: v for k, v in provenance.items() if v is not None},
+            }
+        )
+        receipts.mkdir(parents=True, exist_ok=True)
+        write_atomic(receipt, json.dumps(asdict(record), ensure_ascii=False, indent=1))
+        return record
+
+    def _store_bytes(self, producer, dataset, digest, name, write, provenance) -> ArchivedFile:
         folder = self.archive_dir(producer, dataset)
         folder.mkdir(parents=True, exist_ok=True)
         suffix = (
@@ -165,16 +243,16 @@ class Store(dg.ConfigurableResource):
             received_at=datetime.now(UTC).isoformat(timespec="seconds"),
             **{k: v for k, v in provenance.items() if v is not None},
         )
-        _write_atomic(sidecar, json.dumps(asdict(record), ensure_ascii=False, indent=1))
+        write_atomic(sidecar, json.dumps(asdict(record), ensure_ascii=False, indent=1))
         return record
 
     def archived(self, producer: str, dataset: str) -> list[ArchivedFile]:
-        """Everything archived for one partition, oldest first."""
-        folder = self.archive_dir(producer, dataset)
+        """Every receipt of one partition, in drop order (one per drop or changed harvest)."""
+        folder = self.archive_dir(producer, dataset) / "receipts"
         if not folder.is_dir():
             return []
         records = [ArchivedFile(**json.loads(p.read_text(encoding="utf-8"))) for p in folder.glob("*.json")]
-        return sorted(records, key=lambda r: (r.received_at, r.sha256))
+        return sorted(records, key=lambda r: r.sequence or 0)
 
 
 def _has_symlink(path: Path, root: Path) -> bool:
@@ -184,9 +262,3 @@ def _has_symlink(path: Path, root: Path) -> bool:
             return True
         path = path.parent
     return False
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

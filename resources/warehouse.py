@@ -46,6 +46,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from pydantic import PrivateAttr
 
+from quality.holds import recorded_holds
 from resources.batch_log import OWNER_ROLE
 from resources.postgres_server import ensure_server
 
@@ -102,6 +103,8 @@ class BatchRecord:
     source_url: str | None = None
     http_etag: str | None = None
     http_last_modified: str | None = None
+    # The receipt's number in the home's drop sequence: batches of a partition apply in this order.
+    sequence: int | None = None
 
 
 _BATCH_COLUMNS = [f.name for f in fields(BatchRecord)]
@@ -298,6 +301,17 @@ class Publication:
     diff: list[dict[str, Any]]
     published_at: datetime | None
     held_for: list[str] = dc_field(default_factory=list)
+    # The changes waiting for approval: {producer, batch_id, kind, reason, …} (see Warehouse.holds).
+    holds: list[dict[str, Any]] = dc_field(default_factory=list)
+
+
+def _names(schema: TableSchema | list[str]) -> list[str]:
+    """The columns of a published table: the schema's fields and the lineage (or a list already)."""
+    return list(schema) if isinstance(schema, list) else [*schema.field_names, *LINEAGE]
+
+
+def _producers(holds: list[dict[str, Any]]) -> set[str]:
+    return {h["producer"] for h in holds}
 
 
 def _changes(diff: list[dict[str, Any]]) -> bool:
@@ -319,6 +333,7 @@ def _comment_columns(conn: psycopg.Connection, schema_name: str, table: str, tex
 # being rebuilt for each of the dozens of partition runs.
 _ENGINES: dict[str, sa.Engine] = {}
 _ENSURED: set[tuple] = set()
+_SET_UP: set[str] = set()
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -516,6 +531,11 @@ class Warehouse(dg.ConfigurableResource):
                 )
                 """
             )
+            conn.execute("ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS sequence bigint")
+            conn.execute(
+                "COMMENT ON COLUMN meta.batches.sequence IS 'Numéro du dépôt dans la séquence des dépôts : "
+                "les lots d''un producteur s''appliquent dans cet ordre'"
+            )
             conn.execute(
                 "CREATE INDEX IF NOT EXISTS batches_partition ON meta.batches "
                 "(dataset, producer, received_at DESC)"
@@ -533,15 +553,40 @@ class Warehouse(dg.ConfigurableResource):
                     status text NOT NULL
                         CHECK (status IN ('published', 'held', 'approved', 'superseded')),
                     diff jsonb NOT NULL,
-                    PRIMARY KEY (dataset, version),
-                    CHECK ((status IN ('published', 'approved')) = (published_at IS NOT NULL))
+                    PRIMARY KEY (dataset, version)
+                )
+                """
+            )
+            # Superseded versions keep the date they were published (a held one never had one).
+            conn.execute("ALTER TABLE meta.publications ADD COLUMN IF NOT EXISTS superseded_by integer")
+            conn.execute("ALTER TABLE meta.publications DROP CONSTRAINT IF EXISTS publications_check")
+            conn.execute("ALTER TABLE meta.publications DROP CONSTRAINT IF EXISTS publications_dates")
+            conn.execute(
+                "ALTER TABLE meta.publications ADD CONSTRAINT publications_dates CHECK ("
+                "(status NOT IN ('published', 'approved') OR published_at IS NOT NULL) "
+                "AND (status <> 'held' OR published_at IS NULL))"
+            )
+            conn.execute(
+                """
+                CREATE TABLE IF NOT EXISTS meta.approvals (
+                    dataset text NOT NULL,
+                    producer text NOT NULL,
+                    batch_id text NOT NULL,
+                    version integer NOT NULL,
+                    approved_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (dataset, producer, batch_id)
                 )
                 """
             )
             conn.execute(
+                "COMMENT ON TABLE meta.approvals IS 'Lots dont le changement retenu (retrait massif, "
+                "reprise de lignes d''un autre producteur) a été approuvé par l''équipe données.'"
+            )
+            conn.execute(
                 "COMMENT ON TABLE meta.publications IS 'Une ligne par version de chaque jeu publié : "
-                "publiée, retenue (held) en attente d''approbation, approuvée, "
-                "ou remplacée avant approbation. "
+                "publiée (la version courante), retenue (held : le changement de certains producteurs "
+                "attend une approbation), approuvée, ou remplacée (superseded : par une version "
+                "plus récente, superseded_by, ou avant approbation). "
                 "diff : lignes ajoutées, retirées et modifiées par producteur.'"
             )
             analyst = sql.Identifier(ANALYST_ROLE)
@@ -554,6 +599,7 @@ class Warehouse(dg.ConfigurableResource):
             )
         # Connections opened before the owner role existed did not switch to it.
         self.dispose()
+        _SET_UP.add(self.resolved_url())
 
     # -- DDL per dataset -----------------------------------------------------------------------------
 
@@ -570,6 +616,9 @@ class Warehouse(dg.ConfigurableResource):
         done = (self.resolved_url(), table, schema.ref, tuple(schema.field_names))
         if done in _ENSURED:
             return
+        if self.resolved_url() not in _SET_UP:
+            # Runs the daemon launches on a fresh warehouse have no `territoire run` to set it up first.
+            self.setup()
         with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('territoire/ddl'), hashtext(%s))", (table,))
             for schema_name in ("harmonised", "published"):
@@ -876,11 +925,22 @@ class Warehouse(dg.ConfigurableResource):
             ).fetchone()
         return row is not None
 
+    def sequences_seen(self, dataset: str, producer: str) -> set[int]:
+        """Drop sequence numbers of the partition's receipts already taken by a batch."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT sequence FROM meta.batches WHERE dataset = %s AND producer = %s "
+                "AND sequence IS NOT NULL",
+                (dataset, producer),
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def batches(self, dataset: str | None = None, producer: str | None = None) -> pd.DataFrame:
         """``meta.batches`` rows, oldest first, optionally for one dataset and/or producer."""
         return self._query(
             "SELECT * FROM meta.batches WHERE (%(dataset)s::text IS NULL OR dataset = %(dataset)s) "
-            "AND (%(producer)s::text IS NULL OR producer = %(producer)s) ORDER BY received_at, recorded_at",
+            "AND (%(producer)s::text IS NULL OR producer = %(producer)s) "
+            "ORDER BY received_at, sequence NULLS FIRST, recorded_at",
             {"dataset": dataset, "producer": producer},
         )
 
@@ -888,7 +948,7 @@ class Warehouse(dg.ConfigurableResource):
         """The most recent batch of each (dataset, producer), loaded or refused."""
         return self._query(
             "SELECT DISTINCT ON (dataset, producer) * FROM meta.batches "
-            "ORDER BY dataset, producer, received_at DESC, recorded_at DESC"
+            "ORDER BY dataset, producer, received_at DESC, sequence DESC NULLS LAST, recorded_at DESC"
         )
 
     def _query(self, query: str | sql.Composable, params: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -906,87 +966,116 @@ class Warehouse(dg.ConfigurableResource):
     # ``publish_candidate`` diffs it against the current version and publishes it as a new version,
     # holds it for approval, or does nothing when it is the current version again.
 
-    def build_candidate(self, dataset: str, schema: TableSchema, consolidation: Consolidation) -> Candidate:
+    def build_candidate(
+        self,
+        dataset: str,
+        schema: TableSchema,
+        consolidation: Consolidation,
+        *,
+        held: list[str] | None = None,
+    ) -> Candidate:
         """Consolidate every producer's rows into ``meta.candidate_<dataset>``, in one transaction.
 
         A row is dropped when a row of *another* producer matches it (same key fields, and within
         ``within_m`` metres on the geography when given) and ranks better (preferred producer, else
         the most recent batch, else producer id order). Rows of one producer never dedup each other:
         duplicates inside a partition are the producer's to fix, and the gate reports them.
+
+        ``held``: producers whose change waits for approval; their rows are the ones of the current
+        published version. By default, the producers of the dataset's pending hold.
         """
         table = table_name(dataset)
-        candidate = derived_name(table, "", prefix="candidate_")
-        lost = derived_name(table, "_duplicates", prefix="candidate_")
-        fields = [*schema.field_names, *LINEAGE]
-        columns = sql.SQL(", ").join(sql.Identifier(c) for c in fields)
         with self.transaction() as conn:
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('territoire/publish'), hashtext(%s))", (table,)
             )
-            conn.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}, {}").format(
-                    sql.Identifier("meta", candidate), sql.Identifier("meta", lost)
-                )
+            if held is None:
+                self._refresh_hold(conn, table)
+                pending = self._pending_hold(conn, table)
+                held = [h["producer"] for h in pending["holds"]] if pending else []
+            return self._build_candidate(conn, table, _names(schema), consolidation, held)
+
+    @staticmethod
+    def _build_candidate(
+        conn: psycopg.Connection,
+        table: str,
+        fields: list[str],
+        consolidation: Consolidation,
+        held: list[str],
+    ) -> Candidate:
+        candidate = derived_name(table, "", prefix="candidate_")
+        lost = derived_name(table, "_duplicates", prefix="candidate_")
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in fields)
+        conn.execute(
+            sql.SQL("DROP TABLE IF EXISTS {}, {}").format(
+                sql.Identifier("meta", candidate), sql.Identifier("meta", lost)
             )
-            prefer = list(consolidation.prefer)
+        )
+        prefer = list(consolidation.prefer)
+        # A held producer contributes what the public already sees from it, not its new batch.
+        source = sql.SQL(
+            "(SELECT {cols} FROM {harmonised} WHERE NOT (producer = ANY(%(held)s::text[])) "
+            "UNION ALL SELECT {cols} FROM {published} WHERE producer = ANY(%(held)s::text[]))"
+        ).format(
+            cols=columns,
+            harmonised=sql.Identifier("harmonised", table),
+            published=sql.Identifier("published", table),
+        )
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE ranked ON COMMIT DROP AS SELECT {cols}, "
+                "row_number() OVER () AS __id, "
+                "coalesce(array_position(%(prefer)s::text[], h.producer), %(unranked)s) AS __rank, "
+                "coalesce(b.received_at, '-infinity') AS __received "
+                "FROM {source} h LEFT JOIN meta.batches b ON b.batch_id = h.batch_id"
+            ).format(
+                cols=sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(c)) for c in fields),
+                source=source,
+            ),
+            {"prefer": prefer, "unranked": len(prefer) + 1, "held": list(held)},
+        )
+        match = consolidation.match_sql()
+        conn.execute("CREATE TEMP TABLE lost (loser_id bigint PRIMARY KEY, winner_id bigint) ON COMMIT DROP")
+        if match is not None:
+            if consolidation.within_m is not None:
+                geometry = sql.Identifier(consolidation.geometry)
+                conn.execute(sql.SQL("CREATE INDEX ON ranked USING gist (({}::geography))").format(geometry))
+            conn.execute("ANALYZE ranked")
+            # The best matching row of another producer that ranks better wins; rows are compared
+            # once per pair, so a chain A~B~C with A best drops B and C, each to its best match.
             conn.execute(
                 sql.SQL(
-                    "CREATE TEMP TABLE ranked ON COMMIT DROP AS SELECT {cols}, "
-                    "row_number() OVER () AS __id, "
-                    "coalesce(array_position(%(prefer)s::text[], h.producer), %(unranked)s) AS __rank, "
-                    "coalesce(b.received_at, '-infinity') AS __received "
-                    "FROM {source} h LEFT JOIN meta.batches b ON b.batch_id = h.batch_id"
-                ).format(
-                    cols=sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(c)) for c in fields),
-                    source=sql.Identifier("harmonised", table),
-                ),
-                {"prefer": prefer, "unranked": len(prefer) + 1},
+                    "INSERT INTO lost SELECT DISTINCT ON (r.__id) r.__id, w.__id "
+                    "FROM ranked r JOIN ranked w ON w.producer <> r.producer AND {match} "
+                    "AND (w.__rank < r.__rank OR (w.__rank = r.__rank AND (w.__received > r.__received "
+                    "OR (w.__received = r.__received AND w.producer < r.producer)))) "
+                    "ORDER BY r.__id, w.__rank, w.__received DESC, w.producer, w.source_row"
+                ).format(match=match)
             )
-            match = consolidation.match_sql()
-            conn.execute(
-                "CREATE TEMP TABLE lost (loser_id bigint PRIMARY KEY, winner_id bigint) ON COMMIT DROP"
-            )
-            if match is not None:
-                if consolidation.within_m is not None:
-                    geometry = sql.Identifier(consolidation.geometry)
-                    conn.execute(
-                        sql.SQL("CREATE INDEX ON ranked USING gist (({}::geography))").format(geometry)
-                    )
-                conn.execute("ANALYZE ranked")
-                # The best matching row of another producer that ranks better wins; rows are compared
-                # once per pair, so a chain A~B~C with A best drops B and C, each to its best match.
-                conn.execute(
-                    sql.SQL(
-                        "INSERT INTO lost SELECT DISTINCT ON (r.__id) r.__id, w.__id "
-                        "FROM ranked r JOIN ranked w ON w.producer <> r.producer AND {match} "
-                        "AND (w.__rank < r.__rank OR (w.__rank = r.__rank AND (w.__received > r.__received "
-                        "OR (w.__received = r.__received AND w.producer < r.producer)))) "
-                        "ORDER BY r.__id, w.__rank, w.__received DESC, w.producer, w.source_row"
-                    ).format(match=match)
-                )
-            rows = conn.execute(
-                sql.SQL(
-                    "CREATE TABLE {target} AS SELECT {cols} FROM ranked r "
-                    "WHERE NOT EXISTS (SELECT 1 FROM lost WHERE loser_id = r.__id) "
-                    "ORDER BY producer, source_row"
-                ).format(target=sql.Identifier("meta", candidate), cols=columns)
-            ).rowcount
-            duplicates = conn.execute(
-                sql.SQL(
-                    "CREATE TABLE {target} AS SELECT "
-                    "w.producer AS winner_producer, w.batch_id AS winner_batch_id, "
-                    "w.source_row AS winner_source_row, r.producer AS loser_producer, "
-                    "r.batch_id AS loser_batch_id, r.source_row AS loser_source_row, "
-                    "%(rule)s::text AS rule, CASE WHEN w.__rank < r.__rank "
-                    "THEN 'producteur préféré : ' || w.producer "
-                    "WHEN w.__received > r.__received THEN 'lot le plus récent : ' || w.batch_id "
-                    "ELSE 'même rang : ordre des identifiants de producteur' END AS reason "
-                    "FROM lost JOIN ranked r ON r.__id = lost.loser_id "
-                    "JOIN ranked w ON w.__id = lost.winner_id "
-                    "ORDER BY r.producer, r.source_row"
-                ).format(target=sql.Identifier("meta", lost)),
-                {"rule": consolidation.rule},
-            ).rowcount
+        rows = conn.execute(
+            sql.SQL(
+                "CREATE TABLE {target} AS SELECT {cols} FROM ranked r "
+                "WHERE NOT EXISTS (SELECT 1 FROM lost WHERE loser_id = r.__id) "
+                "ORDER BY producer, source_row"
+            ).format(target=sql.Identifier("meta", candidate), cols=columns)
+        ).rowcount
+        duplicates = conn.execute(
+            sql.SQL(
+                "CREATE TABLE {target} AS SELECT "
+                "w.producer AS winner_producer, w.batch_id AS winner_batch_id, "
+                "w.source_row AS winner_source_row, r.producer AS loser_producer, "
+                "r.batch_id AS loser_batch_id, r.source_row AS loser_source_row, "
+                "%(rule)s::text AS rule, CASE WHEN w.__rank < r.__rank "
+                "THEN 'producteur préféré : ' || w.producer "
+                "WHEN w.__received > r.__received THEN 'lot le plus récent : ' || w.batch_id "
+                "ELSE 'même rang : ordre des identifiants de producteur' END AS reason "
+                "FROM lost JOIN ranked r ON r.__id = lost.loser_id "
+                "JOIN ranked w ON w.__id = lost.winner_id "
+                "ORDER BY r.producer, r.source_row"
+            ).format(target=sql.Identifier("meta", lost)),
+            {"rule": consolidation.rule},
+        ).rowcount
+        conn.execute("DROP TABLE ranked, lost")
         return Candidate(dataset=table, schema_name="meta", table=candidate, rows=rows, duplicates=duplicates)
 
     def publish_candidate(
@@ -997,69 +1086,86 @@ class Warehouse(dg.ConfigurableResource):
         *,
         max_removed_share: float = 0.5,
     ) -> Publication:
-        """Publish ``meta.candidate_<dataset>`` as a new version, hold it, or do nothing; one transaction.
+        """Publish ``meta.candidate_<dataset>`` as a new version, hold changes or do nothing, at once.
 
         The diff against the current version counts rows added, removed and changed per producer;
         rows are matched on producer + ``consolidation.diff_key`` (the consolidation key when rows are
-        matched by key alone, else the source row). No change: no new version. A producer losing more
-        than ``max_removed_share`` of its current rows: the version is *held* (the current one stays
-        published) until ``approve``.
+        matched by key alone, else the source row). Holds are per producer: a producer losing more
+        than ``max_removed_share`` of its published rows, or taking over rows another producer
+        published, has its change held (a ``held`` version in ``meta.publications`` naming it, the
+        rows and why) until ``approve``; the other producers' changes are published without it.
+        No change: no new version.
         """
         table = table_name(dataset)
         candidate = sql.Identifier("meta", derived_name(table, "", prefix="candidate_"))
-        lost = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="candidate_"))
-        held = sql.Identifier("meta", derived_name(table, "", prefix="held_"))
-        held_lost = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="held_"))
+        published = sql.Identifier("published", table)
         with self.transaction() as conn:
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('territoire/publish'), hashtext(%s))", (table,)
             )
             current = self._current_version(conn, table)
+            self._refresh_hold(conn, table)
+            pending = self._pending_hold(conn, table)
             rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(candidate)).fetchone()[0]
-            diff = self._diff(conn, schema, candidate, sql.Identifier("published", table), consolidation)
-            if current is not None and not _changes(diff):
-                return Publication(table, current[0], "unchanged", rows, diff, current[1])
-            pending = conn.execute(
-                "SELECT version FROM meta.publications WHERE dataset = %s AND status = 'held'", (table,)
-            ).fetchone()
-            if pending is not None:
-                again = self._diff(conn, schema, candidate, held, consolidation)
-                if not _changes(again):
-                    return Publication(table, pending[0], "held", rows, diff, None)
-                conn.execute(
-                    "UPDATE meta.publications SET status = 'superseded' "
-                    "WHERE dataset = %s AND status = 'held'",
-                    (table,),
-                )
-            version = self._next_version(conn, table)
-            losing = [
-                d["producer"]
-                for d in diff
-                if d["current"] and d["removed"] / d["current"] > max_removed_share
-            ]
-            if current is not None and losing:
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}").format(held, held_lost))
-                conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {}").format(held, candidate))
-                conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {}").format(held_lost, lost))
+            diff = self._diff(conn, _names(schema), candidate, published, consolidation)
+            holds = list(pending["holds"]) if pending else []
+            held_version = pending["version"] if pending else None
+            new_holds = (
+                self._holds(conn, table, _names(schema), consolidation, max_removed_share, _producers(holds))
+                if current is not None
+                else []
+            )
+            if new_holds:
+                if pending:
+                    conn.execute(
+                        "UPDATE meta.publications SET status = 'superseded' "
+                        "WHERE dataset = %s AND version = %s",
+                        (table, held_version),
+                    )
+                holds += new_holds
+                held_version = self._next_version(conn, table)
                 conn.execute(
                     "INSERT INTO meta.publications (dataset, version, rows, status, diff) "
                     "VALUES (%s, %s, %s, 'held', %s)",
-                    (table, version, rows, json.dumps({"producers": diff, "held_for": losing})),
+                    (
+                        table,
+                        held_version,
+                        rows,
+                        json.dumps(
+                            {
+                                "producers": diff,
+                                "held_for": [h["producer"] for h in holds],
+                                "holds": holds,
+                                "consolidation": asdict(consolidation),
+                            },
+                            default=str,
+                        ),
+                    ),
                 )
-                return Publication(table, version, "held", rows, diff, None, held_for=losing)
-            published_at = self._apply_version(conn, schema, table, candidate, lost, version)
-            conn.execute(
-                "INSERT INTO meta.publications (dataset, version, published_at, rows, status, diff) "
-                "VALUES (%s, %s, %s, %s, 'published', %s)",
-                (table, version, published_at, rows, json.dumps({"producers": diff})),
-            )
-        return Publication(table, version, "published", rows, diff, published_at)
+                # What may be published now: every producer's change but the held ones.
+                self._build_candidate(
+                    conn, table, _names(schema), consolidation, [h["producer"] for h in holds]
+                )
+                rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(candidate)).fetchone()[0]
+                diff = self._diff(conn, _names(schema), candidate, published, consolidation)
+            held_for = [h["producer"] for h in holds]
+            if current is not None and not _changes(diff):
+                if held_version is not None:
+                    return Publication(table, held_version, "held", rows, diff, None, held_for, holds)
+                return Publication(table, current[0], "unchanged", rows, diff, current[1])
+            version = self._next_version(conn, table)
+            published_at = self._publish_version(conn, _names(schema), table, version, rows, diff, {})
+        return Publication(table, version, "published", rows, diff, published_at, held_for, holds)
 
     def approve(self, dataset: str, version: int) -> Publication:
-        """Publish the held ``version`` of ``dataset`` (a data-team decision), in one transaction."""
+        """Publish the change held in ``version`` of ``dataset`` (a data-team decision), in one transaction.
+
+        The held producers' current batches are recorded as approved and their change is published on
+        top of the current version (every other producer keeps its published rows): as ``version``
+        itself when no version came after it, else as a new version (the held one is then marked
+        approved, pointing at it).
+        """
         table = table_name(dataset)
-        held = sql.Identifier("meta", derived_name(table, "", prefix="held_"))
-        held_lost = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="held_"))
         with self.transaction() as conn:
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('territoire/publish'), hashtext(%s))", (table,)
@@ -1075,23 +1181,291 @@ class Warehouse(dg.ConfigurableResource):
                     f"La version {version} du jeu {dataset} n'est pas en attente d'approbation "
                     f"(statut : {row[0]})."
                 )
-            schema_fields = [
+            recorded = row[2]
+            for hold in recorded.get("holds", []):
+                conn.execute(
+                    "INSERT INTO meta.approvals (dataset, producer, batch_id, version) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (table, hold["producer"], hold["batch_id"], version),
+                )
+            spec = recorded.get("consolidation") or {}
+            consolidation = Consolidation(
+                key=tuple(spec.get("key") or ()),
+                within_m=spec.get("within_m"),
+                geometry=spec.get("geometry"),
+                prefer=tuple(spec.get("prefer") or ()),
+            )
+            names = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'meta' "
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'published' "
                     "AND table_name = %s ORDER BY ordinal_position",
-                    (derived_name(table, "", prefix="held_"),),
+                    (table,),
                 ).fetchall()
             ]
-            published_at = self._apply_version(conn, schema_fields, table, held, held_lost, version)
+            # Only the approved producers' change is added to the current version: a producer whose
+            # batch the current version did not consolidate keeps what is published (its new rows go
+            # through the gate at the next territory run).
+            approved = {h["producer"] for h in recorded_holds(recorded)}
+            current = self._current_version(conn, table)
+            considered = {
+                r[0]
+                for r in conn.execute(
+                    sql.SQL(
+                        "SELECT batch_id FROM {} UNION SELECT loser_batch_id FROM {} WHERE version = %s"
+                    ).format(
+                        sql.Identifier("published", table),
+                        sql.Identifier("published", derived_name(table, "_duplicates")),
+                    ),
+                    (current[0] if current else 0,),
+                ).fetchall()
+            }
+            others = [
+                producer
+                for producer, batch in self._current_batches(conn, table).items()
+                if producer not in approved and batch not in considered
+            ]
+            candidate = self._build_candidate(conn, table, names, consolidation, others)
+            target = sql.Identifier("meta", candidate.table)
+            diff = self._diff(conn, names, target, sql.Identifier("published", table), consolidation)
+            latest = conn.execute(
+                "SELECT max(version) FROM meta.publications WHERE dataset = %s", (table,)
+            ).fetchone()[0]
+            if latest == version:
+                conn.execute(
+                    "DELETE FROM meta.publications WHERE dataset = %s AND version = %s", (table, version)
+                )
+                published_at = self._publish_version(
+                    conn, names, table, version, candidate.rows, diff, {"approved": True}, status="approved"
+                )
+            else:
+                new = self._next_version(conn, table)
+                published_at = self._publish_version(
+                    conn, names, table, new, candidate.rows, diff, {"approves": version}
+                )
+                conn.execute(
+                    "UPDATE meta.publications SET status = 'approved', published_at = %s, "
+                    "diff = diff || jsonb_build_object('published_as', %s::int) "
+                    "WHERE dataset = %s AND version = %s",
+                    (published_at, new, table, version),
+                )
+        return Publication(table, version, "approved", candidate.rows, diff, published_at)
+
+    def _publish_version(
+        self,
+        conn: psycopg.Connection,
+        names: list[str],
+        table: str,
+        version: int,
+        rows: int,
+        diff: list[dict[str, Any]],
+        extra: dict[str, Any],
+        *,
+        status: str = "published",
+    ) -> datetime:
+        """Make the candidate ``version``, record it and mark the version it replaces superseded."""
+        candidate = sql.Identifier("meta", derived_name(table, "", prefix="candidate_"))
+        lost = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="candidate_"))
+        published_at = self._apply_version(conn, names, table, candidate, lost, version)
+        conn.execute(
+            "UPDATE meta.publications SET status = 'superseded', superseded_by = %s "
+            "WHERE dataset = %s AND status IN ('published', 'approved') AND version <> %s",
+            (version, table, version),
+        )
+        conn.execute(
+            "INSERT INTO meta.publications (dataset, version, published_at, rows, status, diff) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (table, version, published_at, rows, status, json.dumps({"producers": diff, **extra})),
+        )
+        return published_at
+
+    @staticmethod
+    def _pending_hold(conn: psycopg.Connection, table: str) -> dict[str, Any] | None:
+        """The dataset's held version still waiting for approval: ``{version, holds}``, or None."""
+        row = conn.execute(
+            "SELECT version, diff FROM meta.publications WHERE dataset = %s AND status = 'held' "
+            "ORDER BY version DESC LIMIT 1",
+            (table,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {"version": row[0], "holds": recorded_holds(row[1])}
+
+    @staticmethod
+    def _current_batches(conn: psycopg.Connection, table: str) -> dict[str, str]:
+        """Each producer's batch now in ``harmonised`` (its last loaded batch)."""
+        rows = conn.execute(
+            "SELECT DISTINCT ON (producer) producer, batch_id FROM meta.batches "
+            "WHERE dataset = %s AND status = 'loaded' ORDER BY producer, recorded_at DESC",
+            (table,),
+        ).fetchall()
+        return dict(rows)
+
+    def _refresh_hold(self, conn: psycopg.Connection, table: str) -> None:
+        """A hold waits on a producer's batch: when the producer has sent another file since, the held
+        change is no longer what it would publish, so the hold is superseded (and re-evaluated)."""
+        pending = self._pending_hold(conn, table)
+        if pending is None:
+            return
+        batches = self._current_batches(conn, table)
+        if any(h.get("batch_id") and batches.get(h["producer"]) != h["batch_id"] for h in pending["holds"]):
             conn.execute(
-                "UPDATE meta.publications SET status = 'approved', published_at = %s "
-                "WHERE dataset = %s AND version = %s",
-                (published_at, table, version),
+                "UPDATE meta.publications SET status = 'superseded' WHERE dataset = %s AND version = %s",
+                (table, pending["version"]),
             )
-            conn.execute(sql.SQL("DROP TABLE {}, {}").format(held, held_lost))
-        diff = row[2].get("producers", [])
-        return Publication(table, version, "approved", row[1], diff, published_at)
+
+    def _holds(
+        self,
+        conn: psycopg.Connection,
+        table: str,
+        names: list[str],
+        consolidation: Consolidation,
+        max_removed_share: float,
+        already: set[str],
+    ) -> list[dict[str, Any]]:
+        """Producers whose change must wait for the data team: a large removal, or a takeover of rows
+        another producer published. Batches already approved, and producers already held, are skipped."""
+        batches = self._current_batches(conn, table)
+        approved = {
+            (r[0], r[1])
+            for r in conn.execute(
+                "SELECT producer, batch_id FROM meta.approvals WHERE dataset = %s", (table,)
+            ).fetchall()
+        }
+        holds: dict[str, dict[str, Any]] = {}
+
+        def hold(producer: str, kind: str, reason: str, **details: Any) -> None:
+            if producer in already or (producer, batches.get(producer)) in approved:
+                return
+            entry = holds.setdefault(
+                producer,
+                {"producer": producer, "batch_id": batches.get(producer), "kinds": [], "reasons": []},
+            )
+            entry["kinds"].append(kind)
+            entry["reasons"].append(reason)
+            entry.update(details)
+
+        # A removal is the producer's own: published rows its current batch no longer holds. Rows it
+        # still sends but loses to another producer are a takeover, the other producer's change.
+        own = self._diff(
+            conn,
+            names,
+            sql.Identifier("harmonised", table),
+            sql.Identifier("published", table),
+            consolidation,
+        )
+        for d in own:
+            if d["current"] and d["removed"] / d["current"] > max_removed_share:
+                hold(
+                    d["producer"],
+                    "removal",
+                    f"{d['producer']} retirerait {d['removed']} de ses {d['current']} lignes publiées "
+                    f"(plus de {max_removed_share:.0%})",
+                    removed=d["removed"],
+                    current=d["current"],
+                )
+        for winner, rows in self._takeovers(conn, table, consolidation).items():
+            losers = sorted({r["from"] for r in rows})
+            hold(
+                winner,
+                "takeover",
+                f"{winner} reprendrait {len(rows)} ligne(s) publiée(s) par {', '.join(losers)} "
+                f"({consolidation.rule})",
+                takeover=rows[:200],
+                takeover_rows=len(rows),
+            )
+        for entry in holds.values():
+            entry["kind"] = " + ".join(entry.pop("kinds"))
+            entry["reason"] = " ; ".join(entry.pop("reasons"))
+        return list(holds.values())
+
+    @staticmethod
+    def _takeovers(
+        conn: psycopg.Connection, table: str, consolidation: Consolidation
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Rows of the candidate that another producer's published row loses to, by winner.
+
+        A row changes hands when the loser's row (same key, or the very same row) is in the current
+        published version and the winner did not publish that key itself.
+        """
+        duplicates = sql.Identifier("meta", derived_name(table, "_duplicates", prefix="candidate_"))
+        candidate = sql.Identifier("meta", derived_name(table, "", prefix="candidate_"))
+        published = sql.Identifier("published", table)
+        if consolidation.key and consolidation.within_m is None:
+            same = sql.SQL(" AND ").join(
+                sql.SQL("p.{0} = c.{0}").format(sql.Identifier(k)) for k in consolidation.key
+            )
+            key = sql.SQL(", ").join(
+                sql.SQL("{}, c.{}").format(sql.Literal(k), sql.Identifier(k)) for k in consolidation.key
+            )
+            loser_published = sql.SQL("p.producer = d.loser_producer AND {}").format(same)
+            winner_published = sql.SQL("p.producer = d.winner_producer AND {}").format(same)
+        else:
+            key = sql.SQL("'source_row', d.loser_source_row")
+            loser_published = sql.SQL(
+                "p.producer = d.loser_producer AND p.batch_id = d.loser_batch_id "
+                "AND p.source_row IS NOT DISTINCT FROM d.loser_source_row"
+            )
+            winner_published = sql.SQL(
+                "p.producer = d.winner_producer AND p.batch_id = d.winner_batch_id "
+                "AND p.source_row IS NOT DISTINCT FROM d.winner_source_row"
+            )
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT d.winner_producer, d.loser_producer, d.winner_source_row, d.loser_source_row, "
+                "json_build_object({key}), d.reason FROM {dup} d JOIN {cand} c "
+                "ON c.producer = d.winner_producer AND c.batch_id = d.winner_batch_id "
+                "AND c.source_row IS NOT DISTINCT FROM d.winner_source_row "
+                "WHERE EXISTS (SELECT 1 FROM {pub} p WHERE {loser}) "
+                "AND NOT EXISTS (SELECT 1 FROM {pub} p WHERE {winner}) "
+                "ORDER BY d.winner_producer, d.winner_source_row"
+            ).format(
+                key=key,
+                dup=duplicates,
+                cand=candidate,
+                pub=published,
+                loser=loser_published,
+                winner=winner_published,
+            )
+        ).fetchall()
+        found: dict[str, list[dict[str, Any]]] = {}
+        for winner, loser, winner_row, loser_row, key_values, reason in rows:
+            found.setdefault(winner, []).append(
+                {
+                    "from": loser,
+                    "source_row": winner_row,
+                    "from_source_row": loser_row,
+                    "key": key_values,
+                    "why": reason,
+                }
+            )
+        return found
+
+    def current_batches(self, dataset: str) -> dict[str, str]:
+        """Each producer's batch now in ``harmonised.<dataset>`` (its last loaded batch)."""
+        with self.transaction() as conn:
+            return self._current_batches(conn, table_name(dataset))
+
+    def holds(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Changes waiting for approval: ``{dataset, version, producers, holds[{producer, batch_id,
+        kind, reason, …}]}`` per held version, for the CLI, the scoreboard and the reports."""
+        found = self._query(
+            "SELECT dataset, version, diff FROM meta.publications WHERE status = 'held' "
+            "AND (%(d)s::text IS NULL OR dataset = %(d)s) ORDER BY dataset, version",
+            {"d": table_name(dataset) if dataset else None},
+        )
+        result = []
+        for r in found.itertuples():
+            holds = recorded_holds(r.diff)
+            result.append(
+                {
+                    "dataset": r.dataset,
+                    "version": int(r.version),
+                    "producers": [h["producer"] for h in holds],
+                    "holds": holds,
+                }
+            )
+        return result
 
     def publish(
         self,
@@ -1133,13 +1507,13 @@ class Warehouse(dg.ConfigurableResource):
     @staticmethod
     def _diff(
         conn: psycopg.Connection,
-        schema: TableSchema,
+        schema: TableSchema | list[str],
         candidate: sql.Identifier,
         current: sql.Identifier,
         consolidation: Consolidation,
     ) -> list[dict[str, Any]]:
         """Per producer: rows in each table, rows added, removed and changed (see publish_candidate)."""
-        fields = [*schema.field_names, *LINEAGE]
+        fields = _names(schema)
         key = sql.SQL(", ").join(sql.Identifier(c) for c in consolidation.diff_key)
         everything = sql.SQL(", ").join(sql.Identifier(c) for c in fields)
         side = sql.SQL("SELECT producer, md5(ROW({key})::text) AS k, md5(ROW({all})::text) AS h FROM {t}")
@@ -1175,7 +1549,7 @@ class Warehouse(dg.ConfigurableResource):
         The history is kept as row intervals (SCD type 2): a row identical in both versions (fields
         and lineage, by md5) keeps its interval; the others are closed or opened at this version.
         """
-        names = schema if isinstance(schema, list) else [*schema.field_names, *LINEAGE]
+        names = _names(schema)
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in names)
         history = sql.Identifier("published", derived_name(table, "_history"))
         published_at = conn.execute("SELECT now()").fetchone()[0]

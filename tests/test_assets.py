@@ -78,10 +78,14 @@ def test_same_file_is_not_processed_twice_and_new_drop_replaces(platform, tmp_pa
     store, ingest, publish, engine = platform
     store.drop("tours", "subventions", VALID)
     ingest("tours")
+    assert ingest("tours").success  # nothing dropped since: no batch
+    assert _scalar(engine, "select count(*) from meta.batches") == 1
+    # Every drop is accounted for: the same file dropped again is a batch of its own, same rows.
     store.drop("tours", "subventions", VALID)
     again = ingest("tours")
     assert again.success
-    assert _scalar(engine, "select count(*) from meta.batches") == 1
+    assert _scalar(engine, "select count(*) from meta.batches") == 2
+    assert _scalar(engine, "select count(*) from harmonised.subventions where producer = 'tours'") == 29
 
     shorter = tmp_path / "subventions-tours-v2.csv"
     lines = VALID.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -89,7 +93,7 @@ def test_same_file_is_not_processed_twice_and_new_drop_replaces(platform, tmp_pa
     store.drop("tours", "subventions", shorter)
     ingest("tours")
     assert _scalar(engine, "select count(*) from harmonised.subventions where producer = 'tours'") == 10
-    assert _scalar(engine, "select count(*) from meta.batches") == 2
+    assert _scalar(engine, "select count(*) from meta.batches") == 3
 
 
 def test_refused_file_is_recorded_and_other_producers_unaffected(platform, tmp_path):

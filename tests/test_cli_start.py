@@ -81,5 +81,5 @@ def test_a_registry_change_is_seen_at_the_next_command(home, tmp_path):
     assert registry_index(home / "cache", directory).producers[0]["name"] == "Tours"
     producers.write_text("producers: [{id: Tours}]\n", encoding="utf-8")
     # A broken registry is refused, cache or not.
-    with pytest.raises(ValueError, match="name: Field required"):
+    with pytest.raises(ValueError, match="producers.yaml : producers.0.name : clé obligatoire absente"):
         registry_index(home / "cache", directory)

@@ -80,7 +80,7 @@ def test_unknown_producer_in_source_is_refused(tmp_path):
     directory = _write(
         tmp_path,
         TERRITORY,
-        "datasets:\n  s: {title: S, schema: x, sources: [{producer: nowhere, kind: drop}]}\n",
+        "datasets:\n  s: {title: S, schema: scdl-subventions, sources: [{producer: nowhere, kind: drop}]}\n",
     )
     with pytest.raises(RegistryError, match="nowhere"):
         load_registry(directory)
@@ -96,9 +96,116 @@ def test_explicit_source_overrides_selector(tmp_path):
     directory = _write(
         tmp_path,
         TERRITORY,
-        "datasets:\n  s:\n    title: S\n    schema: x\n    sources:\n"
+        "datasets:\n  s:\n    title: S\n    schema: scdl-subventions\n    sources:\n"
         "      - {producers: communes, kind: drop}\n"
         "      - {producer: tours, kind: drop, sheet: Feuil2, columns: {Montant TTC: montant}}\n",
     )
     source = load_registry(directory).dataset("s").source_for("tours")
     assert source.sheet == "Feuil2" and source.columns == {"Montant TTC": "montant"}
+
+
+# -- mistakes refused at load (issue 13 item 5) ------------------------------------------------------
+
+GOOD = """datasets:
+  subventions:
+    title: S
+    schema: scdl-subventions@2.1.1
+    sources:
+      - {producer: tours, kind: drop, columns: {Montant TTC: montant}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("datasets", "expected"),
+    [
+        # A dataset pasted twice under one id: the second silently replaced the first.
+        (
+            GOOD + "  subventions:\n    title: T\n    schema: scdl-subventions\n",
+            "datasets.yaml : ligne 7 : la clé « datasets › subventions » est écrite deux fois (déjà ligne 2)",
+        ),
+        (
+            GOOD + "    publication: {max_remove_share: 0.9}\n",
+            "datasets.yaml : datasets.subventions.publication.max_remove_share : clé inconnue ; "
+            "écrire plutôt « max_removed_share »",
+        ),
+        (
+            GOOD + "    privacy: {personal_field: [objet]}\n",
+            "datasets.subventions.privacy.personal_field : clé inconnue ; écrire plutôt « personal_fields »",
+        ),
+        (
+            GOOD + "    privacy: {free_text: [objett]}\n",
+            "datasets.subventions.privacy.free_text : champ « objett » inconnu du schéma scdl-subventions ; "
+            "écrire plutôt « objet »",
+        ),
+        (
+            GOOD + "    consolidation: {keys: [idAttribuant]}\n",
+            "datasets.subventions.consolidation.keys : clé inconnue ; écrire plutôt « key »",
+        ),
+        (
+            GOOD + "    geometry: {lon: montant, lattitude: montant}\n",
+            "datasets.subventions.geometry.lattitude : clé inconnue ; écrire plutôt « lat »",
+        ),
+        (
+            GOOD.replace("montant}", "montnat}"),
+            "datasets.subventions.sources[tours].columns.Montant TTC : champ « montnat » inconnu du schéma "
+            "scdl-subventions ; écrire plutôt « montant »",
+        ),
+        (
+            GOOD + "    consolidation: {key: [idAttribuant, refDecision]}\n",
+            "datasets.subventions.consolidation.key : champ « refDecision » inconnu du schéma "
+            "scdl-subventions ; écrire plutôt « referenceDecision »",
+        ),
+        (
+            GOOD.replace("@2.1.1", "@9.9"),
+            "datasets.subventions.schema : Version « 9.9 » inconnue pour le schéma « scdl-subventions ». "
+            "Versions disponibles",
+        ),
+        (
+            GOOD + "  subventions-history:\n    title: H\n    schema: scdl-subventions\n",
+            "datasets.yaml : datasets.subventions-history : sa table « subventions_history » serait "
+            "aussi celle du jeu « subventions »",
+        ),
+        (
+            GOOD + "    frequence: annual\n",
+            "datasets.yaml : datasets.subventions.frequence : clé inconnue ; écrire plutôt « frequency »",
+        ),
+    ],
+)
+def test_registry_mistakes_are_refused_with_file_key_and_fix(tmp_path, datasets, expected):
+    directory = _write(tmp_path, TERRITORY, datasets)
+    with pytest.raises(RegistryError) as caught:
+        load_registry(directory)
+    (line,) = str(caught.value).splitlines()
+    assert expected in line
+
+
+def test_every_command_exits_2_with_one_line_and_no_traceback(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    directory = _write(tmp_path, TERRITORY, GOOD + "    publication: {max_remove_share: 0.9}\n")
+    monkeypatch.setenv("TERRITOIRE_REGISTRY", str(directory))
+    monkeypatch.setenv("TERRITOIRE_HOME", str(tmp_path / "home"))
+    for command in (
+        ["status"],
+        ["run"],
+        ["drop", "tours", "subventions", str(directory / "datasets.yaml")],
+        ["validate", str(directory / "datasets.yaml"), "--schema", "scdl-subventions"],
+        ["docs"],
+    ):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "Traceback" not in result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert lines == [
+            "Registre invalide : datasets.yaml : datasets.subventions.publication.max_remove_share : "
+            "clé inconnue ; écrire plutôt « max_removed_share »"
+        ]
+
+
+def test_territoire_registry_points_at_another_territory(tmp_path, monkeypatch):
+    directory = _write(tmp_path, TERRITORY, GOOD)
+    monkeypatch.setenv("TERRITOIRE_REGISTRY", str(directory))
+    registry = load_registry()
+    assert list(registry.datasets) == ["subventions"] and registry.producer_ids == ["tours"]

@@ -124,10 +124,18 @@ def test_key_dedup_across_producers_keeps_lineage_and_records_why(warehouse, sch
         )
     ]
 
-    # Latest batch wins when no producer is preferred: tours' batch is the more recent one.
+    # Latest batch wins when no producer is preferred: tours' batch is the more recent one. Tours
+    # would take over P1, which the Métropole published: a takeover waits for the data team.
     latest = Consolidation.from_registry({"key": ["uid"], "prefer": "latest"}, schema)
-    second = publish(warehouse, schema, latest)
-    assert second.status == "published" and second.version == 2
+    held = publish(warehouse, schema, latest)
+    assert (held.status, held.version, held.held_for) == ("held", 2, ["tours"])
+    (hold,) = held.holds
+    assert hold["kind"] == "takeover" and hold["batch_id"] == "b-tours"
+    assert [(r["from"], r["key"]) for r in hold["takeover"]] == [("metropole", {"uid": "P1"})]
+    assert "metropole" in hold["reason"] and "tours" in hold["reason"]
+    assert query(warehouse, "SELECT producer FROM published.lieux WHERE uid = 'P1'") == [("metropole",)]
+    second = warehouse.approve(DATASET, 2)
+    assert second.status == "approved" and second.version == 2
     winner = query(warehouse, "SELECT producer, nom FROM published.lieux WHERE uid = 'P1'")
     assert winner == [("tours", "Piscine du Lac")]
     assert {d["producer"]: (d["added"], d["removed"]) for d in second.diff} == {
@@ -205,7 +213,7 @@ def test_versions_history_as_of_and_unchanged_republication(warehouse, schema):
         {"producer": "tours", "current": 2, "candidate": 2, "added": 1, "removed": 1, "changed": 1}
     ]
     versions = warehouse.publications(DATASET)
-    assert list(versions["status"]) == ["published", "published"] and list(versions["rows"]) == [2, 2]
+    assert list(versions["status"]) == ["superseded", "published"] and list(versions["rows"]) == [2, 2]
     assert versions["diff"].iloc[1]["producers"][0]["changed"] == 1
 
     at_v1 = warehouse.read_as_of(DATASET, v1.published_at + (v2.published_at - v1.published_at) / 2)
@@ -245,7 +253,7 @@ def test_truncated_redrop_is_held_until_approved(warehouse, schema):
     approved = warehouse.approve(DATASET, 2)
     assert (approved.status, approved.rows) == ("approved", 3)
     assert len(warehouse.read_table("published", DATASET)) == 3
-    assert list(warehouse.publications(DATASET)["status"]) == ["published", "approved"]
+    assert list(warehouse.publications(DATASET)["status"]) == ["superseded", "approved"]
     assert len(warehouse.read_as_of(DATASET, approved.published_at)) == 3
     assert publish(warehouse, schema, rule).status == "unchanged"
     # A looser threshold publishes the same kind of drop directly.

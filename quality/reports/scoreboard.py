@@ -245,7 +245,9 @@ def render_scoreboard(
     batches: pd.DataFrame,
     reports_base: str,
     now: datetime,
+    holds: list[dict[str, Any]] | None = None,
 ) -> str:
+    """``holds``: changes waiting for approval, ``{dataset, version, producer, reason, approve}``."""
     rows = scoreboard_rows(producers, datasets, batches, now, reports_base)
     scored = producer_scores(producers, rows)
     concerned = [p for p in scored if p["score"] is not None]
@@ -268,6 +270,7 @@ def render_scoreboard(
         "allowed_age": [(FREQUENCY_LABELS_FR[k], v.days) for k, v in ALLOWED_AGE.items()],
         "late_factor": LATE_FACTOR,
         "fr_date": fr_date,
+        "holds": holds or [],
     }
     return environment().get_template("scoreboard.html.j2").render(**context)
 
@@ -279,10 +282,12 @@ def write_scoreboard(
     publish_dir: Path,
     reports_base: str,
     now: datetime,
+    holds: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``publish_dir/index.html``, the scoreboard (formulas in the module docstring and the page)."""
     path = Path(publish_dir) / "index.html"
-    write_atomically(path, render_scoreboard(producers, datasets, batches, reports_base, now).encode("utf-8"))
+    page = render_scoreboard(producers, datasets, batches, reports_base, now, holds)
+    write_atomically(path, page.encode("utf-8"))
     return path
 
 

@@ -1,0 +1,104 @@
+"""The warehouse and the files never disagree for long: what every run checks first.
+
+The warehouse is the truth (a publication is a committed transaction); the files under ``publish/``
+and the batch reports are projections of it written afterwards, so a disk full, a crash or a
+PostgreSQL stop between the commit and the files leaves them missing, partial or older. Each run
+compares them with the warehouse and says what to rewrite:
+
+- a dataset whose current version has no manifest entry, an entry of another version, a file
+  missing or whose size or sha256 differ from the manifest, or a catalogue or scoreboard missing or
+  older than the manifest: its files are rewritten from ``published.<dataset>``;
+- a batch whose report is missing: the report is written again from the archived bytes (reading
+  them again gives the same report).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assets.dataset_schema import dataset_schema
+from assets.factory import ingest_archived
+from assets.portal import MANIFEST, read_manifest
+from pipelines.registry import Registry
+from quality.reports.batch import report_paths, write_batch_report
+from resources.store import Store, sha256_file
+from resources.warehouse import Warehouse
+
+CATALOGUE_FILES = ("catalog.ttl", "catalog.jsonld", "catalog.rdf", "index.html")
+
+
+def stale_publications(registry: Registry, store: Store, warehouse: Warehouse) -> dict[str, str]:
+    """Dataset id → why its published files do not hold its current version (French)."""
+    publish_dir = store.publish_dir
+    try:
+        manifest = read_manifest(publish_dir)
+    except ValueError:  # a manifest cut short by a full disk
+        manifest = {}
+    stale: dict[str, str] = {}
+    for dataset in registry.datasets.values():
+        current = warehouse.current_publication(dataset.table)
+        if current is None:
+            continue
+        reason = _file_problem(manifest.get(dataset.id), current[0], publish_dir)
+        if reason:
+            stale[dataset.id] = reason
+    if manifest and not stale:
+        newest = (publish_dir / MANIFEST).stat().st_mtime
+        for name in CATALOGUE_FILES:
+            path = publish_dir / name
+            if not path.exists() or path.stat().st_mtime < newest:
+                # The catalogue covers every dataset: rewriting any one of them rewrites it.
+                stale[next(iter(manifest))] = f"{name} absent ou plus ancien que le manifeste"
+                break
+    return stale
+
+
+def _file_problem(entry: dict | None, version: int, publish_dir: Path) -> str | None:
+    if entry is None:
+        return f"version {version} publiée mais absente du manifeste"
+    if entry.get("version") != version:
+        return f"les fichiers tiennent la version {entry.get('version')}, la version publiée est la {version}"
+    for item in entry.get("files", []):
+        path = publish_dir / item["path"]
+        if not path.exists():
+            return f"{item['path']} manquant"
+        if path.stat().st_size != item["byte_size"] or sha256_file(path) != item["sha256"]:
+            return f"{item['path']} incomplet ou modifié"
+    return None
+
+
+def missing_reports(registry: Registry, store: Store, warehouse: Warehouse) -> list[dict]:
+    """Batches of ``meta.batches`` whose JSON report is not on disk."""
+    batches = warehouse.batches()
+    by_table = {d.table: d for d in registry.datasets.values()}
+    missing = []
+    for batch in batches.to_dict("records"):
+        dataset = by_table.get(batch["dataset"])
+        if dataset is None:
+            continue
+        _html, json_path, _csv = report_paths(
+            {"producer": batch["producer"], "dataset": dataset.id, "batch_id": batch["batch_id"]},
+            store.reports_dir,
+        )
+        if not json_path.exists():
+            missing.append(batch)
+    return missing
+
+
+def rewrite_reports(registry: Registry, store: Store, warehouse: Warehouse) -> list[str]:
+    """Write again the missing batch reports from the archive; returns the batch ids written."""
+    by_table = {d.table: d for d in registry.datasets.values()}
+    written = []
+    for batch in missing_reports(registry, store, warehouse):
+        dataset = by_table[batch["dataset"]]
+        receipts = store.archived(batch["producer"], dataset.id)
+        archived = next(
+            (r for r in receipts if batch.get("sequence") is not None and r.sequence == batch["sequence"]),
+            next((r for r in receipts if r.sha256 == batch["sha256"]), None),
+        )
+        if archived is None:
+            continue
+        result = ingest_archived(registry, dataset, dataset_schema(dataset), archived, batch["batch_id"])
+        write_batch_report(result.report, store.reports_dir)
+        written.append(batch["batch_id"])
+    return written

@@ -1,0 +1,157 @@
+"""What the registry checks beyond its shape: sub-blocks without typos, and references that resolve.
+
+Each dataset's ``privacy``, ``consolidation``, ``publication`` and ``geometry`` blocks are typed models
+that forbid unknown keys (a typo such as ``max_remove_share`` would otherwise be ignored and the
+default silently apply); the schema and its version must be shipped; every field a mapping, a
+geometry, a key or a privacy rule names must be a field of that schema; and no two datasets may
+share a warehouse table (``prenoms-history`` against ``prenoms``' history table). Every problem is
+one French sentence naming the file, the key and what to write instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class PrivacyBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    personal_fields: list[str] = Field(default_factory=list)
+    action: Literal["mask", "withhold"] = "withhold"
+    scan_text: bool = True
+    natural_persons: bool = True
+    # The prose fields the gate scans (quality/privacy.py checks they are plain strings).
+    free_text: list[str] | None = None
+
+
+class ConsolidationBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | list[str] | None = None
+    within_m: Annotated[float, Field(gt=0)] | None = None
+    prefer: str | list[str] = "latest"
+
+
+class PublicationBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_removed_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+class GeometryBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lon: str
+    lat: str
+    name: str = "geom"
+
+
+BLOCKS: dict[str, type[BaseModel]] = {
+    "privacy": PrivacyBlock,
+    "consolidation": ConsolidationBlock,
+    "publication": PublicationBlock,
+    "geometry": GeometryBlock,
+}
+
+
+def suggest(value: str, choices: list[str], *, loose: bool = False) -> str:
+    """« écrire plutôt X » for the closest choice (the only one when ``loose``), else the choices."""
+    close = choices[:1] if loose else difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    if close:
+        return f"écrire plutôt « {close[0]} »"
+    return "valeurs possibles : " + ", ".join(choices) if choices else "rien n'est attendu ici"
+
+
+def block_problems(dataset_id: str, spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key path, what is wrong and what to write)`` for each typed sub-block of one dataset."""
+    problems = []
+    for block, model in BLOCKS.items():
+        value = spec.get(block)
+        if value in (None, {}):
+            continue
+        if not isinstance(value, dict):
+            problems.append((f"{dataset_id}.{block}", "attendu : un bloc de clés (clé: valeur)"))
+            continue
+        try:
+            model.model_validate(value)
+        except ValidationError as exc:
+            errors = exc.errors()
+            missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"]
+            unknown = [str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden"]
+            for err in errors:
+                where = ".".join([dataset_id, block, *(str(p) for p in err["loc"])])
+                if err["type"] == "extra_forbidden":
+                    # A misspelt required key shows as one unknown key and one missing key: one problem.
+                    choices = missing if len(missing) == len(unknown) == 1 else list(model.model_fields)
+                    hint = f"clé inconnue ; {suggest(str(err['loc'][-1]), choices, loose=len(choices) == 1)}"
+                elif err["type"] == "missing":
+                    if len(missing) == len(unknown) == 1:
+                        continue
+                    hint = "clé obligatoire absente"
+                else:
+                    hint = f"valeur refusée ({err['msg']})"
+                problems.append((where, hint))
+    return problems
+
+
+def reference_problems(
+    dataset: Any, schema_loader: Callable[[str], Any], producer_ids: list[str]
+) -> list[tuple[str, str]]:
+    """The dataset's schema resolves, and every field or producer its blocks name exists."""
+    try:
+        schema = schema_loader(dataset.schema_ref)
+    except Exception as exc:  # UnknownSchema, a broken shipped file: said in French by the loader
+        return [(f"{dataset.id}.schema", str(exc).rstrip("."))]
+    fields = list(schema.field_names)
+    geometry = dataset.geometry or {}
+    point = [geometry.get("name", "geom")] if geometry else []
+    problems = []
+
+    def check(where: str, name: Any, choices: list[str], what: str) -> None:
+        if isinstance(name, str) and name not in choices:
+            problems.append(
+                (where, f"{what} « {name} » inconnu du schéma {schema.name} ; {suggest(name, choices)}")
+            )
+
+    for source in dataset.sources:
+        for column, field in source.columns.items():
+            check(f"{dataset.id}.sources[{source.producer}].columns.{column}", field, fields + point, "champ")
+    for axis in ("lon", "lat"):
+        if axis in geometry:
+            check(f"{dataset.id}.geometry.{axis}", geometry[axis], fields, "champ")
+    key = (dataset.consolidation or {}).get("key") or []
+    for name in [key] if isinstance(key, str) else key:
+        check(f"{dataset.id}.consolidation.key", name, fields + point, "champ")
+    prefer = (dataset.consolidation or {}).get("prefer", "latest")
+    for name in [] if prefer == "latest" else ([prefer] if isinstance(prefer, str) else prefer):
+        check(f"{dataset.id}.consolidation.prefer", name, producer_ids, "producteur")
+    for block in ("personal_fields", "free_text"):
+        for name in (dataset.privacy or {}).get(block) or []:
+            check(f"{dataset.id}.privacy.{block}", name, fields, "champ")
+    return problems
+
+
+# The warehouse tables each dataset owns, beside its own (see resources/warehouse.py).
+DERIVED_TABLES = ("{t}_history", "{t}_duplicates")
+
+
+def table_collisions(tables: dict[str, str]) -> list[tuple[str, str]]:
+    """``tables``: dataset id → table. Two datasets whose tables (own or derived) would be the same."""
+    owner: dict[str, str] = {}
+    problems = []
+    for dataset_id, table in tables.items():
+        for name in (table, *(d.format(t=table) for d in DERIVED_TABLES)):
+            if name in owner and owner[name] != dataset_id:
+                problems.append(
+                    (
+                        dataset_id,
+                        f"sa table « {name} » serait aussi celle du jeu « {owner[name]} » ; "
+                        f"donner un autre identifiant à « {dataset_id} »",
+                    )
+                )
+            owner.setdefault(name, dataset_id)
+    return problems
