@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from quality.patterns import pattern_matches
 from quality.schema import Field, TableSchema
 
 log = logging.getLogger(__name__)
@@ -615,8 +616,7 @@ def _unique_failures(u: pd.Series, p: _Parsed, f: Field) -> dict[str, np.ndarray
         if rule not in supported or rule in ("required", "unique") or limit is None:
             continue
         if rule == "pattern":
-            matched = u.str.match(f"^{limit}$").fillna(False).to_numpy(bool)
-            bad = ~matched
+            bad = ~pattern_matches(u, str(limit))
         elif rule in ("minLength", "maxLength"):
             length = u.str.len() if f.type == "string" else pd.to_numeric(p.length, errors="coerce")
             length = length.to_numpy(float)

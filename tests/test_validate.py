@@ -151,7 +151,12 @@ def test_each_cell_has_frictionless_verdict(grid, name: str) -> None:
     errors = result.errors[result.errors.field == name]
     for row, value in zip(frame.index, values, strict=False):
         ours = set(errors[errors.row == row].rule)
-        assert ours == _frictionless_rules(descriptor, value), (name, value)
+        expected = _frictionless_rules(descriptor, value)
+        if value.endswith("\n") and "pattern" in descriptor.get("constraints", {}):
+            # Intentional difference: a pattern constrains the whole value (Table Schema, XML Schema);
+            # frictionless's '^…$' with re.match lets a final newline through.
+            expected.add("pattern")
+        assert ours == expected, (name, value)
 
 
 def test_typed_output(grid) -> None:
