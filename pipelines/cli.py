@@ -185,6 +185,8 @@ def validate(
     format: Annotated[str, typer.Option("--format", help="text ou json")] = "text",
 ) -> None:
     """Valide un fichier tel quel (mode strict, sans normalisation), comme Validata."""
+    from contextlib import redirect_stdout
+
     from assets.read import RefusedFile
     from quality.schema import available_schemas, load_schema
     from quality.strict import validate_file
@@ -194,7 +196,10 @@ def validate(
     except (KeyError, FileNotFoundError, ValueError):
         _fail(f"schéma inconnu « {schema} ». " + _known("Schémas", available_schemas()))
     try:
-        report = validate_file(file, table_schema)
+        # Libraries that print (xlrd's "WARNING *** …" goes to stdout) must not break the JSON a
+        # script reads from stdout: whatever they say goes to stderr.
+        with redirect_stdout(sys.stderr):
+            report = validate_file(file, table_schema)
     except RefusedFile as exc:
         if format == "json":
             print(

@@ -207,6 +207,11 @@ def _parse_number(u: pd.Series, f: Field) -> _Parsed:
         .str.replace(r"(?i)^([+-]?)s?nan\d*$", "nan", regex=True)
     )
     values = pd.to_numeric(clean, errors="coerce").astype("float64")
+    # NaN and ±Infinity are numbers for Table Schema, but no shipped schema means them (an amount, a
+    # power, a coordinate) and they are what a spreadsheet or pandas writes for a missing or broken
+    # value; 1e400 overflows a double. They are quarantined rather than stored as NULL or ∞ by
+    # accident (an intentional difference from frictionless, which accepts them).
+    ok &= np.isfinite(values.to_numpy(float))
     values[~ok] = np.nan
     return _Parsed(ok, values, values)
 
@@ -216,11 +221,13 @@ def _parse_integer(u: pd.Series, f: Field) -> _Parsed:
     ok = _match(s, _INT)
     clean = s.where(ok, "").str.replace("_", "", regex=False)
     key = pd.to_numeric(clean.where(ok, "nan"), errors="coerce").astype("float64")
-    fits = ok & (clean.str.lstrip("+-").str.len().to_numpy() <= 18)
+    # The warehouse stores integers as bigint: a longer one would be stored as NULL, so it is not
+    # an integer here (frictionless, with Python's unbounded int, accepts it).
+    fits = ok & (clean.str.lstrip("+-").str.lstrip("0").str.len().to_numpy() <= 18)
     typed = pd.Series(pd.array([None] * len(u), dtype="Int64"))
     if fits.any():
         typed[fits] = pd.to_numeric(clean[fits]).astype("Int64").to_numpy()
-    return _Parsed(ok, typed, key)
+    return _Parsed(fits, typed, pd.Series(np.where(fits, key, np.nan)))
 
 
 def _parse_boolean(u: pd.Series, f: Field) -> _Parsed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import frictionless
@@ -42,6 +43,8 @@ CASES: dict[str, tuple[dict, list[str]]] = {
             "1e",
             "NaN",
             "inf",
+            "-Infinity",
+            "1e400",
         ],
     ),
     "n_fr": (
@@ -156,7 +159,22 @@ def test_each_cell_has_frictionless_verdict(grid, name: str) -> None:
             # Intentional difference: a pattern constrains the whole value (Table Schema, XML Schema);
             # frictionless's '^…$' with re.match lets a final newline through.
             expected.add("pattern")
+        if _beyond_the_warehouse(descriptor["type"], value):
+            # Intentional difference: NaN, ±Infinity, an overflowing number or an integer beyond
+            # bigint are quarantined as not numbers (frictionless accepts them; see validate.py).
+            expected = {"type"}
         assert ours == expected, (name, value)
+
+
+def _beyond_the_warehouse(kind: str, value: str) -> bool:
+    if kind == "number":
+        try:
+            return not math.isfinite(float(value.strip()))
+        except ValueError:
+            return False
+    if kind == "integer":
+        return value.strip().lstrip("+-").isdigit() and abs(int(value)) > 10**18
+    return False
 
 
 def test_typed_output(grid) -> None:
