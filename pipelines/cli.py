@@ -169,6 +169,11 @@ def run(
         console.print(f"[yellow]collecte en échec[/] {failure}")
     for blocked in outcome.blocked:
         console.print(f"[yellow]publication bloquée par la porte qualité[/] {blocked}")
+    for batch in outcome.failed_batches:
+        console.print(
+            f"[red]lot en échec[/] {batch['dataset']} / {batch['producer']} / {batch['file_name']} : "
+            f"{batch['message']}"
+        )
     console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:

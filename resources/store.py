@@ -76,6 +76,20 @@ class Store(dg.ConfigurableResource):
         """Copy a file into the inbox (what ``territoire drop`` does); the copy appears atomically."""
         return drop_file(self.root, producer, dataset, source)
 
+    def failed_dir(self, producer: str, dataset: str) -> Path:
+        return self.root / "failed" / safe_id(producer, "producer") / safe_id(dataset, "dataset")
+
+    def set_aside(self, producer: str, dataset: str, path: Path) -> Path:
+        """Move an inbox file whose batch failed out of the inbox, so it is not retried at every run
+        (the archive keeps its bytes; the data team drops it again once the bug is fixed)."""
+        folder = self.failed_dir(producer, dataset)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / path.name
+        if target.exists():
+            target = folder / f"{path.stem}-{int(path.stat().st_mtime_ns)}{path.suffix}"
+        os.replace(path, target)
+        return target
+
     def inbox_files(self, producer: str, dataset: str) -> list[Path]:
         """Files waiting in one inbox folder, oldest first; hidden and partial files are skipped."""
         folder = self.inbox(producer, dataset)
