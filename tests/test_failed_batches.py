@@ -68,8 +68,12 @@ def _break_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Warehouse, "_load_quarantine", load_quarantine)
 
 
-@pytest.mark.parametrize(("inject", "stage"), [(_break_harmonise, "harmonisation"), (_break_load, "chargement")])
-def test_a_platform_bug_fails_one_batch_and_nothing_else(home, fresh_pg_url, monkeypatch, tmp_path, inject, stage):
+@pytest.mark.parametrize(
+    ("inject", "stage"), [(_break_harmonise, "harmonisation"), (_break_load, "chargement")]
+)
+def test_a_platform_bug_fails_one_batch_and_nothing_else(
+    home, fresh_pg_url, monkeypatch, tmp_path, inject, stage
+):
     monkeypatch.setenv("TERRITOIRE_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
@@ -108,10 +112,17 @@ def test_a_platform_bug_fails_one_batch_and_nothing_else(home, fresh_pg_url, mon
     aside = list((home / "failed" / "tours" / "subventions").iterdir())
     assert [sha256_file(p) for p in aside] == [failed.sha256]
     # The producer's previous data is untouched, in the partition and in the publication.
-    assert query("SELECT batch_id, source_row, montant FROM harmonised.subventions WHERE producer = 'tours' "
-                 "ORDER BY source_row") == before
+    assert (
+        query(
+            "SELECT batch_id, source_row, montant FROM harmonised.subventions WHERE producer = 'tours' "
+            "ORDER BY source_row"
+        )
+        == before
+    )
     assert query("SELECT count(*) FROM published.subventions WHERE producer = 'joue-les-tours'")[0][0] > 0
-    assert query("SELECT count(*) FROM published.subventions WHERE producer = 'tours'")[0][0] == published_before
+    assert (
+        query("SELECT count(*) FROM published.subventions WHERE producer = 'tours'")[0][0] == published_before
+    )
 
     # Not retried forever: the next run has nothing to do and succeeds.
     monkeypatch.undo()
@@ -134,12 +145,16 @@ def test_an_older_warehouse_accepts_failed_batches(fresh_pg_url, tmp_path):
     warehouse.setup()
     warehouse.setup()
     with engine.connect() as conn:
-        checks = conn.execute(
-            sa.text(
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'meta.batches'::regclass "
-                "AND pg_get_constraintdef(oid) LIKE '%status%'"
+        checks = (
+            conn.execute(
+                sa.text(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'meta.batches'::regclass AND pg_get_constraintdef(oid) LIKE '%status%'"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     engine.dispose()
     warehouse.dispose()
     assert len(checks) == 1 and "'failed'" in checks[0]

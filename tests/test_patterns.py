@@ -41,8 +41,27 @@ def _shipped_patterns() -> list[tuple[str, str, str, list[str]]]:
 PATTERNS = _shipped_patterns()
 # Strings that tell the engines apart when a translation is wrong: Unicode digits and spaces, a
 # trailing newline, typographic quotes, accents, empty, very long.
-TRICKY = ["", " ", "\n", "a\n", "٣", "12\u00a034", "l’église", "‘x’", "Évry", "_", "2018-01-01_2018-03-31",
-          "2018-01-01/2018-03-31", "x" * 300, "0" * 14, "\t", "a|b", "ǅ", "Ⅻ", "½"]
+TRICKY = [
+    "",
+    " ",
+    "\n",
+    "a\n",
+    "٣",
+    "12\u00a034",
+    "l’église",
+    "‘x’",
+    "Évry",
+    "_",
+    "2018-01-01_2018-03-31",
+    "2018-01-01/2018-03-31",
+    "x" * 300,
+    "0" * 14,
+    "\t",
+    "a|b",
+    "ǅ",
+    "Ⅻ",
+    "½",
+]
 
 
 def _mutations(value: str) -> list[str]:
