@@ -242,10 +242,11 @@ def _with_original_values(
 def _quarantine_rows(rows: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return _empty_quarantine()
-    by_row = {
-        int(row): group.drop(columns="row").to_dict("records")
-        for row, group in errors.groupby("row", sort=False)
-    }
+    # One pass over the error records: a groupby per row cost ~5 ms a row (100 s for a file of
+    # 18,000 quarantined rows).
+    by_row: dict[int, list[dict]] = {}
+    for record in errors.to_dict("records"):
+        by_row.setdefault(int(record.pop("row")), []).append(record)
     cells = rows.to_dict("records")
     return pd.DataFrame(
         {
