@@ -213,7 +213,10 @@ def _parse_number(u: pd.Series, f: Field) -> _Parsed:
     # accident (an intentional difference from frictionless, which accepts them).
     ok &= np.isfinite(values.to_numpy(float))
     values[~ok] = np.nan
-    return _Parsed(ok, values, values)
+    # The warehouse gets the number as written (numeric keeps every digit): a float64 would turn
+    # 43.634191940000001 into 43.63419194. Bounds and uniqueness compare the float key.
+    exact = clean.where(ok, None).astype(object)
+    return _Parsed(ok, exact, values)
 
 
 def _parse_integer(u: pd.Series, f: Field) -> _Parsed:
@@ -475,7 +478,7 @@ PARSERS: dict[str, Callable[[pd.Series, Field], _Parsed]] = {
     "yearmonth": _parse_yearmonth,
     "geopoint": _parse_geopoint,
 }
-TYPED_DTYPES = {"number": "float64", "integer": "Int64", "year": "Int64", "boolean": "boolean"}
+TYPED_DTYPES = {"integer": "Int64", "year": "Int64", "boolean": "boolean"}
 
 
 def parse_column(values: pd.Series, f: Field) -> _Parsed:
