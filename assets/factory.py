@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.dataset_schema import dataset_schema
-from assets.failure import failure_message, stage
+from assets.failure import failure_message, is_transient, stage
 from assets.gtfs import read_gtfs_stops
 from assets.ingest import Ingested, ingest_file
 from assets.keys import asset_key, partitions_for
@@ -103,6 +103,8 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
             try:
                 reports.append(load_batch(registry, dataset, schema, store, warehouse, archived))
             except Exception as exc:  # a platform bug on one file: recorded, the others go on
+                if is_transient(exc):
+                    raise  # an outage: the partition fails and its files are retried next run
                 reports.append(record_failure(registry, dataset, store, warehouse, archived, exc))
                 context.log.error(reports[-1]["message"])
             context.log.info(_summary(reports[-1]))

@@ -11,6 +11,9 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
+import sqlalchemy.exc
+
 from assets.read import RefusedFile
 
 STAGES = {
@@ -55,3 +58,18 @@ def failure_message(file_name: str, exc: BaseException) -> str:
         f"pas du fichier : l'équipe données est prévenue et le fichier est conservé. "
         f"Étape : {STAGES.get(where, where)}. Erreur : {type(cause).__name__}: {detail}{place}"
     )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An outage rather than a bug: the database went away, a deadlock, the network. The file is not
+    at fault and neither is the code: the run fails, the file stays in the inbox and is retried."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, psycopg.OperationalError | sqlalchemy.exc.OperationalError | ConnectionError):
+            return True
+        current = (
+            current.cause if isinstance(current, StageFailure) else (current.__cause__ or current.__context__)
+        )
+    return False

@@ -158,3 +158,21 @@ def test_an_older_warehouse_accepts_failed_batches(fresh_pg_url, tmp_path):
     engine.dispose()
     warehouse.dispose()
     assert len(checks) == 1 and "'failed'" in checks[0]
+
+
+def test_an_outage_is_not_a_failed_batch():
+    """A lost connection is retried at the next run (the file stays in the inbox), not recorded as a
+    bug of the platform; tests/test_faults.py restarts PostgreSQL mid-load to check the whole path."""
+    import psycopg
+
+    from assets.failure import StageFailure, is_transient
+
+    try:
+        try:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        except psycopg.OperationalError as exc:
+            raise StageFailure("load", exc) from exc
+    except StageFailure as wrapped:
+        assert is_transient(wrapped)
+    assert not is_transient(StageFailure("harmonise", RuntimeError("bogue")))
+    assert not is_transient(ValueError("x"))
