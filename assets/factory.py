@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.dataset_schema import dataset_schema
+from assets.failure import failure_message, is_transient, stage
 from assets.gtfs import read_gtfs_stops
 from assets.ingest import Ingested, ingest_file
 from assets.keys import asset_key, partitions_for
@@ -111,11 +112,22 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
         warehouse.ensure_dataset(dataset.table, schema)
         reports = []
         for archived in pending_files(store, warehouse, dataset, producer):
-            reports.append(load_batch(registry, dataset, schema, store, warehouse, archived))
+            try:
+                reports.append(load_batch(registry, dataset, schema, store, warehouse, archived))
+            except Exception as exc:  # a platform bug on one file: recorded, the others go on
+                if is_transient(exc):
+                    raise  # an outage: the partition fails and its files are retried next run
+                reports.append(record_failure(registry, dataset, store, warehouse, archived, exc))
+                context.log.error(reports[-1]["message"])
             context.log.info(_summary(reports[-1]))
         yield dg.MaterializeResult(metadata=_batch_metadata(reports))
         yield from _checks(harmonised_key, reports)
         yield _freshness(harmonised_key, dataset, warehouse.batches(dataset.table, producer))
+        failed = [r for r in reports if r["status"] == "failed"]
+        if failed:
+            # After the checks and the other files: the partition is marked failed so the platform
+            # bug is seen (Dagster UI, `territoire run` exit code 3), and nothing else is lost.
+            raise FailedBatches(failed)
 
     return [harvested, harmonised, *build_territory_assets(registry, dataset)]
 
@@ -201,10 +213,11 @@ def load_batch(
         http_last_modified=archived.http_last_modified,
         sequence=archived.sequence,
     )
-    if result.status == "refused":
-        warehouse.record_refused(record)
-    else:
-        warehouse.replace_partition(schema, dataset.table, record, result.accepted, result.quarantined)
+    with stage("load"):
+        if result.status == "refused":
+            warehouse.record_refused(record)
+        else:
+            warehouse.replace_partition(schema, dataset.table, record, result.accepted, result.quarantined)
     # Only now that the batch is committed may the inbox copy go: the archive holds the bytes. Before
     # the report: a report that cannot be written (disk full) is written again by the next run's
     # reconciliation, whereas an inbox copy left behind would wait there forever.
@@ -245,6 +258,66 @@ def ingest_archived(
     )
 
 
+class FailedBatches(Exception):
+    """One or more files of the partition failed on a platform bug (their batches are recorded)."""
+
+    def __init__(self, reports: list[dict[str, Any]]) -> None:
+        self.reports = reports
+        super().__init__("\n".join(r["message"] for r in reports))
+
+
+def record_failure(
+    registry: Registry,
+    dataset: Dataset,
+    store: Store,
+    warehouse: Warehouse,
+    archived: ArchivedFile,
+    exc: BaseException,
+) -> dict[str, Any]:
+    """``archived`` as a ``failed`` batch: the error and its stage in ``meta.batches``, the bytes kept
+    in the archive, the inbox copy set aside; the producer's data in the warehouse is not touched."""
+    producer = registry.producer(archived.producer)
+    batch_id = f"{dataset.id}-{producer.id}-{archived.sha256[:12]}"
+    if warehouse.batch_seen(dataset.table, producer.id, archived.sha256):
+        batch_id = f"{batch_id}-n{archived.sequence}"  # as load_batch names a re-drop
+    message = failure_message(archived.file_name, exc)
+    record = BatchRecord(
+        batch_id=batch_id,
+        producer=producer.id,
+        dataset=dataset.table,
+        file_name=archived.file_name,
+        sha256=archived.sha256,
+        received_at=archived.received,
+        rows_read=0,
+        rows_accepted=0,
+        rows_quarantined=0,
+        status="failed",
+        message=message,
+        schema_version=None,
+        source_url=archived.source_url,
+        http_etag=archived.http_etag,
+        http_last_modified=archived.http_last_modified,
+        sequence=archived.sequence,  # taken: a failed receipt is not retried at every run
+    )
+    warehouse.record_failed(record)
+    for path in store.inbox_copies(producer.id, dataset.id, archived.sequence, archived.sha256):
+        store.set_aside(producer.id, dataset.id, path)
+    return {
+        "batch_id": batch_id,
+        "producer": producer.id,
+        "dataset": dataset.id,
+        "file_name": archived.file_name,
+        "sha256": archived.sha256,
+        "status": "failed",
+        "message": message,
+        "rows_read": 0,
+        "rows_accepted": 0,
+        "rows_quarantined": 0,
+        "structure": [],
+        "report_path": "",
+    }
+
+
 def _summary(report: dict[str, Any]) -> str:
     return (
         f"{report['file_name']}: {report['status']}, read {report['rows_read']}, "
@@ -268,6 +341,17 @@ def _batch_metadata(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "report": dg.MetadataValue.path(last["report_path"]),
         "message": last["message"] or "",
         "refusal_reason": str(last.get("refusal_reason") or ""),
+        # Every batch of the run, for `territoire run`'s table (a partition may receive several files).
+        "batches": dg.MetadataValue.json(
+            [
+                {k: r[k] for k in ("file_name", "status", "rows_read", "rows_accepted", "rows_quarantined")}
+                | {
+                    "message": r["message"] if r["status"] == "failed" else "",
+                    "refusal_reason": str(r.get("refusal_reason") or ""),
+                }
+                for r in reports
+            ]
+        ),
     }
 
 

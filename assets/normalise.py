@@ -275,7 +275,10 @@ def expects_period(pattern: str | None) -> bool:
     except re.error:
         return False
     wanted = compiled.fullmatch("2018-01-01/2018-03-31")
-    return bool(wanted) and not compiled.fullmatch("2018-01-01_2018-03-31")
+    # A period pattern takes dates and nothing else: free text that merely allows '/' (a BAL street
+    # name) must keep its dates as written.
+    free_text = any(compiled.fullmatch(text) for text in ("Rue", "a", "2018-01-01 / 2018-03-31", "x/y"))
+    return bool(wanted) and not free_text and not compiled.fullmatch("2018-01-01_2018-03-31")
 
 
 _DATE_TOKEN = r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}(?:[ T]00:00(?::00)?)?"

@@ -41,6 +41,7 @@ import codecs
 import csv
 import io
 import math
+import sys
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -931,7 +932,8 @@ def _read_xls(path: Path, sheet: str | None) -> StagedTable:
     import xlrd
 
     try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
+        # xlrd reports damage ("file size not 512 + multiple of sector size") on stdout by default.
+        book = xlrd.open_workbook(str(path), on_demand=True, logfile=sys.stderr)
     except Exception as exc:  # xlrd raises its own XLRDError and struct/OLE errors for damaged files
         raise RefusedFile(
             path, "corrupt", f"ce n'est pas un classeur Excel 97-2003 lisible ({type(exc).__name__})"

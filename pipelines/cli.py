@@ -161,6 +161,8 @@ def run(
     ] = False,
 ) -> None:
     """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
+    from rich.markup import escape
+
     from pipelines.runner import run_pending
     from quality.french import fr_int
 
@@ -192,6 +194,11 @@ def run(
     _print_run_holds(registry, outcome.holds)
     for repaired in outcome.repaired:
         console.print(f"[cyan]réparé[/] {repaired}", soft_wrap=True)
+    for batch in outcome.failed_batches:
+        console.print(
+            f"[red]lot en échec[/] {escape(batch['dataset'])} / {escape(batch['producer'])} / "
+            f"{escape(batch['file_name'])} : {escape(batch['message'])}"
+        )
     console.print(f"Entrepôt : {outcome.warehouse}")
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
     if outcome.failed:
@@ -215,6 +222,8 @@ def validate(
     ] = OutputFormat.text,
 ) -> None:
     """Valide un fichier tel quel (mode strict, sans normalisation), comme Validata."""
+    from contextlib import redirect_stdout
+
     from assets.read import RefusedFile
     from quality.schema import available_schemas, load_schema
     from quality.strict import validate_file
@@ -224,7 +233,10 @@ def validate(
     except (KeyError, FileNotFoundError, ValueError):
         _fail(f"schéma inconnu « {schema} ». " + _known("Schémas", available_schemas()))
     try:
-        report = validate_file(file, table_schema)
+        # Libraries that print (xlrd's "WARNING *** …" goes to stdout) must not break the JSON a
+        # script reads from stdout: whatever they say goes to stderr.
+        with redirect_stdout(sys.stderr):
+            report = validate_file(file, table_schema)
     except RefusedFile as exc:
         if format is OutputFormat.json:
             print(

@@ -24,6 +24,9 @@ REGISTRY_DIR = Path(__file__).resolve().parent
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 DATASET_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 
+# Producers that may drop a file for every dataset without a declared source (see _expand_sources).
+IMPLICIT_DROP_KINDS = ("commune", "metropole")
+
 SourceKind = Literal["drop", "http", "ckan", "opendatasoft", "wfs", "gtfs", "sql"]
 Frequency = Literal["daily", "weekly", "monthly", "quarterly", "semiannual", "annual", "irregular"]
 
@@ -200,6 +203,12 @@ def _expand_sources(raw: dict[str, Any], producers: list[Producer]) -> dict[str,
             ids = [selector.producer] if selector.producer else _select(producers, selector.producers)
             for producer_id in ids:
                 expanded[producer_id] = {**base, "producer": producer_id}
+        # Any commune and the Métropole may drop a file for any dataset: an agent with a file in hand
+        # should not wait for the data team to edit the registry. Declared sources (a harvest, a
+        # producer's mapping) keep precedence; operators drop only where the registry says so.
+        for producer in producers:
+            if producer.kind in IMPLICIT_DROP_KINDS and producer.id not in expanded:
+                expanded[producer.id] = {"producer": producer.id, "kind": "drop"}
         spec["sources"] = list(expanded.values())
     return raw
 

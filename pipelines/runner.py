@@ -39,6 +39,7 @@ class RunOutcome:
     holds: list[dict] = field(default_factory=list)
     # What the run's reconciliation rewrote: "<dataset> : why" and the batch reports written again.
     repaired: list[str] = field(default_factory=list)
+    failed_batches: list[dict] = field(default_factory=list)
 
 
 def platform_resources(home: Path) -> dict:
@@ -111,7 +112,10 @@ def run_pending(
                 )
                 if not result.success:
                     error = _step_error(result)
-                    if error is not None and error.cls_name == "HarvestError":
+                    if error is not None and error.cls_name == "FailedBatches":
+                        # Files the platform failed on: recorded as failed batches, listed by the CLI.
+                        outcome.failed.append(f"{d.id}/{partition}")
+                    elif error is not None and error.cls_name == "HarvestError":
                         # A producer's feed down or broken: its partition fails, the platform did not.
                         outcome.harvest_failures.append(f"{d.id}/{partition} : {error.message.strip()}")
                     else:
@@ -122,8 +126,10 @@ def run_pending(
                 for event in result.get_asset_materialization_events():
                     meta = event.materialization.metadata
                     if event.asset_key == asset_key(d, "harmonised") and meta.get("new_batches", 0).value:
-                        changed = True
-                        outcome.batches.append(_batch_row(d, partition, meta))
+                        rows = _batch_rows(d, partition, meta)
+                        changed = changed or any(r["status"] != "failed" for r in rows)
+                        outcome.batches += rows
+                        outcome.failed_batches += [r for r in rows if r["status"] == "failed"]
                 progress.advance(task)
             if d.id in stale and not changed:
                 progress.update(task, description=f"{d.id} / réparation des fichiers publiés")
@@ -188,6 +194,13 @@ def _step_error(result: dg.ExecuteInProcessResult):
                 else error
             )
     return None
+
+
+def _batch_rows(dataset: Dataset, producer: str, meta: dict) -> list[dict]:
+    """One row per batch the partition's run made (older metadata carries only the last batch)."""
+    if "batches" in meta:
+        return [{"dataset": dataset.id, "producer": producer, **b} for b in meta["batches"].value]
+    return [_batch_row(dataset, producer, meta)]
 
 
 def _batch_row(dataset: Dataset, producer: str, meta: dict) -> dict:

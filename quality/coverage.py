@@ -72,14 +72,14 @@ def last_batches(
     for b in rows:
         key = (b.get("producer"), b.get("dataset"))
         last[key] = b
-        if b["status"] != "refused":
+        if b["status"] not in ("refused", "failed"):
             loaded[key] = b
     return last, loaded
 
 
 def valid_share(batch: Mapping[str, Any]) -> float:
     """Rows accepted / rows read; a refused file or a file with no row counts 0."""
-    if batch["status"] == "refused" or int(batch["rows_read"]) <= 0:
+    if batch["status"] in ("refused", "failed") or int(batch["rows_read"]) <= 0:
         return 0.0
     return int(batch["rows_accepted"]) / int(batch["rows_read"])
 

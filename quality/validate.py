@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quality.french import fr_int
+from quality.patterns import pattern_matches
 from quality.schema import Field, TableSchema
 
 log = logging.getLogger(__name__)
@@ -207,8 +208,16 @@ def _parse_number(u: pd.Series, f: Field) -> _Parsed:
         .str.replace(r"(?i)^([+-]?)s?nan\d*$", "nan", regex=True)
     )
     values = pd.to_numeric(clean, errors="coerce").astype("float64")
+    # NaN and ±Infinity are numbers for Table Schema, but no shipped schema means them (an amount, a
+    # power, a coordinate) and they are what a spreadsheet or pandas writes for a missing or broken
+    # value; 1e400 overflows a double. They are quarantined rather than stored as NULL or ∞ by
+    # accident (an intentional difference from frictionless, which accepts them).
+    ok &= np.isfinite(values.to_numpy(float))
     values[~ok] = np.nan
-    return _Parsed(ok, values, values)
+    # The warehouse gets the number as written (numeric keeps every digit): a float64 would turn
+    # 43.634191940000001 into 43.63419194. Bounds and uniqueness compare the float key.
+    exact = clean.where(ok, None).astype(object)
+    return _Parsed(ok, exact, values)
 
 
 def _parse_integer(u: pd.Series, f: Field) -> _Parsed:
@@ -216,11 +225,13 @@ def _parse_integer(u: pd.Series, f: Field) -> _Parsed:
     ok = _match(s, _INT)
     clean = s.where(ok, "").str.replace("_", "", regex=False)
     key = pd.to_numeric(clean.where(ok, "nan"), errors="coerce").astype("float64")
-    fits = ok & (clean.str.lstrip("+-").str.len().to_numpy() <= 18)
+    # The warehouse stores integers as bigint: a longer one would be stored as NULL, so it is not
+    # an integer here (frictionless, with Python's unbounded int, accepts it).
+    fits = ok & (clean.str.lstrip("+-").str.lstrip("0").str.len().to_numpy() <= 18)
     typed = pd.Series(pd.array([None] * len(u), dtype="Int64"))
     if fits.any():
         typed[fits] = pd.to_numeric(clean[fits]).astype("Int64").to_numpy()
-    return _Parsed(ok, typed, key)
+    return _Parsed(fits, typed, pd.Series(np.where(fits, key, np.nan)))
 
 
 def _parse_boolean(u: pd.Series, f: Field) -> _Parsed:
@@ -468,7 +479,7 @@ PARSERS: dict[str, Callable[[pd.Series, Field], _Parsed]] = {
     "yearmonth": _parse_yearmonth,
     "geopoint": _parse_geopoint,
 }
-TYPED_DTYPES = {"number": "float64", "integer": "Int64", "year": "Int64", "boolean": "boolean"}
+TYPED_DTYPES = {"integer": "Int64", "year": "Int64", "boolean": "boolean"}
 
 
 def parse_column(values: pd.Series, f: Field) -> _Parsed:
@@ -638,8 +649,7 @@ def _unique_failures(u: pd.Series, p: _Parsed, f: Field) -> dict[str, np.ndarray
         if rule not in supported or rule in ("required", "unique") or limit is None:
             continue
         if rule == "pattern":
-            matched = u.str.match(f"^{limit}$").fillna(False).to_numpy(bool)
-            bad = ~matched
+            bad = ~pattern_matches(u, str(limit))
         elif rule in ("minLength", "maxLength"):
             length = u.str.len() if f.type == "string" else pd.to_numeric(p.length, errors="coerce")
             length = length.to_numpy(float)

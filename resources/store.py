@@ -98,6 +98,21 @@ class Store(dg.ConfigurableResource):
         """Copy a file into the inbox (what ``territoire drop`` does), with its drop sequence number."""
         return drop_file(self.root, producer, dataset, source)
 
+    def failed_dir(self, producer: str, dataset: str) -> Path:
+        return self.root / "failed" / safe_id(producer, "producer") / safe_id(dataset, "dataset")
+
+    def set_aside(self, producer: str, dataset: str, path: Path) -> Path:
+        """Move an inbox file whose batch failed out of the inbox, so it is not retried at every run
+        (the archive keeps its bytes; the data team drops it again once the bug is fixed)."""
+        folder = self.failed_dir(producer, dataset)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / path.name
+        if target.exists():
+            target = folder / f"{path.stem}-{int(path.stat().st_mtime_ns)}{path.suffix}"
+        os.replace(path, target)
+        sequence_sidecar(path).unlink(missing_ok=True)
+        return target
+
     def inbox_files(self, producer: str, dataset: str) -> list[Path]:
         """Files waiting in one inbox folder, in drop order; hidden and partial files are skipped.
 
@@ -122,17 +137,21 @@ class Store(dg.ConfigurableResource):
         """The drop sequence number of an inbox file, None before the platform has seen it."""
         return drop_sequence(path)
 
-    def remove_from_inbox(self, producer: str, dataset: str, sequence: int | None, sha256: str) -> None:
-        """Delete the inbox copy of one receipt (its batch is committed; the archive keeps the bytes).
+    def inbox_copies(self, producer: str, dataset: str, sequence: int | None, sha256: str) -> list[Path]:
+        """The inbox copy of one receipt; a file dropped again under the same name since has another
+        sequence number and is not it."""
+        return [
+            path
+            for path in self.inbox_files(producer, dataset)
+            if (sequence is not None and self.drop_sequence(path) == sequence)
+            or (sequence is None and sha256_file(path) == sha256)
+        ]
 
-        A file dropped again under the same name since has another sequence number and stays.
-        """
-        for path in self.inbox_files(producer, dataset):
-            if (sequence is not None and self.drop_sequence(path) == sequence) or (
-                sequence is None and sha256_file(path) == sha256
-            ):
-                path.unlink(missing_ok=True)
-                sequence_sidecar(path).unlink(missing_ok=True)
+    def remove_from_inbox(self, producer: str, dataset: str, sequence: int | None, sha256: str) -> None:
+        """Delete the inbox copy of one receipt (its batch is committed; the archive keeps the bytes)."""
+        for path in self.inbox_copies(producer, dataset, sequence, sha256):
+            path.unlink(missing_ok=True)
+            sequence_sidecar(path).unlink(missing_ok=True)
 
     def pending_inboxes(self) -> dict[tuple[str, str], list[Path]]:
         """Every (producer, dataset) inbox folder that holds files; unsafe folder names are ignored."""

@@ -520,7 +520,8 @@ class Warehouse(dg.ConfigurableResource):
                     rows_read integer NOT NULL DEFAULT 0 CHECK (rows_read >= 0),
                     rows_accepted integer NOT NULL DEFAULT 0 CHECK (rows_accepted >= 0),
                     rows_quarantined integer NOT NULL DEFAULT 0 CHECK (rows_quarantined >= 0),
-                    status text NOT NULL CHECK (status IN ('loaded', 'refused')),
+                    status text NOT NULL CONSTRAINT batches_status_check
+                        CHECK (status IN ('loaded', 'refused', 'failed')),
                     message text NOT NULL DEFAULT '',
                     schema_version text,
                     source_url text,
@@ -536,12 +537,16 @@ class Warehouse(dg.ConfigurableResource):
                 "COMMENT ON COLUMN meta.batches.sequence IS 'Numéro du dépôt dans la séquence des dépôts : "
                 "les lots d''un producteur s''appliquent dans cet ordre'"
             )
+            self._migrate_batch_status(conn)
             conn.execute(
                 "CREATE INDEX IF NOT EXISTS batches_partition ON meta.batches "
                 "(dataset, producer, received_at DESC)"
             )
             conn.execute("CREATE INDEX IF NOT EXISTS batches_sha256 ON meta.batches (sha256)")
-            conn.execute("COMMENT ON TABLE meta.batches IS 'Un lot par fichier reçu : chargé ou refusé.'")
+            conn.execute(
+                "COMMENT ON TABLE meta.batches IS "
+                "'Un lot par fichier reçu : chargé, refusé, ou en échec (erreur de la plateforme).'"
+            )
             conn.execute(
                 """
                 CREATE TABLE IF NOT EXISTS meta.publications (
@@ -906,6 +911,29 @@ class Warehouse(dg.ConfigurableResource):
             ).format(columns, sql.SQL(", ").join(sql.Placeholder(c) for c in _BATCH_COLUMNS), updates),
             asdict(batch),
         )
+
+    @staticmethod
+    def _migrate_batch_status(conn: psycopg.Connection) -> None:
+        """A warehouse set up before ``failed`` existed gets the wider CHECK, once (idempotent)."""
+        definition = conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'meta.batches'::regclass AND conname = 'batches_status_check'"
+        ).fetchone()
+        if definition is not None and "'failed'" in definition[0]:
+            return
+        conn.execute("ALTER TABLE meta.batches DROP CONSTRAINT IF EXISTS batches_status_check")
+        conn.execute(
+            "ALTER TABLE meta.batches ADD CONSTRAINT batches_status_check "
+            "CHECK (status IN ('loaded', 'refused', 'failed'))"
+        )
+
+    def record_failed(self, batch: BatchRecord) -> None:
+        """Record a file the platform failed on (its own bug): no data row changes, the producer's
+        previous partition stays as it was, and the same bytes are not taken up again."""
+        if batch.status != "failed":
+            raise ValueError(f"Lot {batch.batch_id} : record_failed attend un lot « failed ».")
+        with self.transaction() as conn:
+            self._insert_batch(conn, batch)
 
     def record_refused(self, batch: BatchRecord) -> None:
         """Record a refused file (not a table, wrong structure…): no data row changes."""

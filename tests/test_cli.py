@@ -1,6 +1,8 @@
 """The `territoire` command line, as a commune agent and the data team use it."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -234,3 +236,20 @@ def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch,
     assert (env / "publish" / "subventions.csv").read_text(encoding="utf-8").count("\n") - 1 == 3
     approved_entry = json.loads(manifest.read_text(encoding="utf-8"))["subventions"]
     assert approved_entry["version"] == 2 and approved_entry["published_at"] > first["published_at"]
+
+
+def test_validate_json_prints_only_json_on_stdout(tmp_path):
+    """A damaged XLS makes xlrd print a warning; a script reading the JSON must still parse stdout."""
+    damaged = tmp_path / "sarthe.xls"
+    source = REFERENCE / "real-world" / "scdl-subventions" / "SUBV_DEP72_Sarthe_progos_2018.xls"
+    damaged.write_bytes(source.read_bytes() + b"abc")  # no longer a whole number of OLE2 sectors
+    territoire = Path(sys.executable).parent / "territoire"
+    done = subprocess.run(
+        [str(territoire), "validate", str(damaged), "--schema", "scdl-subventions", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    records = json.loads(done.stdout)
+    assert records and all({"row", "field", "rule", "message"} <= set(r) for r in records)
+    assert "WARNING" in done.stderr and "WARNING" not in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import frictionless
@@ -42,6 +43,8 @@ CASES: dict[str, tuple[dict, list[str]]] = {
             "1e",
             "NaN",
             "inf",
+            "-Infinity",
+            "1e400",
         ],
     ),
     "n_fr": (
@@ -151,13 +154,35 @@ def test_each_cell_has_frictionless_verdict(grid, name: str) -> None:
     errors = result.errors[result.errors.field == name]
     for row, value in zip(frame.index, values, strict=False):
         ours = set(errors[errors.row == row].rule)
-        assert ours == _frictionless_rules(descriptor, value), (name, value)
+        expected = _frictionless_rules(descriptor, value)
+        if value.endswith("\n") and "pattern" in descriptor.get("constraints", {}):
+            # Intentional difference: a pattern constrains the whole value (Table Schema, XML Schema);
+            # frictionless's '^…$' with re.match lets a final newline through.
+            expected.add("pattern")
+        if _beyond_the_warehouse(descriptor["type"], value):
+            # Intentional difference: NaN, ±Infinity, an overflowing number or an integer beyond
+            # bigint are quarantined as not numbers (frictionless accepts them; see validate.py).
+            expected = {"type"}
+        assert ours == expected, (name, value)
+
+
+def _beyond_the_warehouse(kind: str, value: str) -> bool:
+    if kind == "number":
+        try:
+            return not math.isfinite(float(value.strip()))
+        except ValueError:
+            return False
+    if kind == "integer":
+        return value.strip().lstrip("+-").isdigit() and abs(int(value)) > 10**18
+    return False
 
 
 def test_typed_output(grid) -> None:
     _, _, result = grid
     t = result.typed
-    assert t["n"].dtype == "float64" and t["n"].iloc[2] == 0.5
+    # Numbers reach the warehouse as written (PostgreSQL numeric keeps every digit a float64 loses).
+    assert t["n"].iloc[2] == "0.5" and t["n"].iloc[3] == ".5" and t["n"].iloc[7] is None
+    assert t["n_fr"].iloc[0] == "1234.5"
     assert t["i"].dtype == "Int64" and t["i"].iloc[2] == 40
     assert t["b_fr"].dtype == "boolean" and bool(t["b_fr"].iloc[0]) is True
     assert t["d"].iloc[1] == "2016-01-05" and t["d"].iloc[6] is None

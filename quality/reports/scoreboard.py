@@ -308,13 +308,13 @@ def _shares(frame: pd.DataFrame) -> pd.Series:
     """Valid share of each batch: a refused file or a file with no row gives nothing usable, 0."""
     read = frame["rows_read"].where(frame["rows_read"] > 0)
     share = (frame["rows_accepted"] / read).fillna(0.0)
-    return share.where(frame["status"] != "refused", 0.0)
+    return share.where(~frame["status"].isin(["refused", "failed"]), 0.0)
 
 
 def _last_batches(batches: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Last batch and last loaded batch per (producer, dataset), indexed by that pair."""
     frame = _batches(batches).sort_values("received_at", kind="stable")
     last = frame.groupby(["producer", "dataset"]).tail(1).set_index(["producer", "dataset"])
-    loaded = frame[frame["status"] != "refused"]
+    loaded = frame[~frame["status"].isin(["refused", "failed"])]
     last_loaded = loaded.groupby(["producer", "dataset"]).tail(1).set_index(["producer", "dataset"])
     return last, last_loaded
