@@ -56,8 +56,9 @@ class _LazyConsole:
         return self._console
 
 
-console: Any = _LazyConsole(wide_when_piped=True)
-err: Any = _LazyConsole(stderr=True)
+# No :emoji: codes: a feed's text reading ":warning:" is shown as written.
+console: Any = _LazyConsole(wide_when_piped=True, emoji=False)
+err: Any = _LazyConsole(stderr=True, emoji=False)
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
@@ -88,7 +89,10 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _failure(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]Erreur :[/] {message}")
+    from rich.markup import escape
+
+    # Messages quote files, feeds and servers: their text is shown as is, never read as Rich markup.
+    err.print(f"[bold red]Erreur :[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -130,7 +134,7 @@ def drop(
         )
     for path in files:
         target = drop_file(_home(), producer, dataset, path)
-        console.print(f"déposé : {path} → {target}")
+        console.print(f"déposé : {path} → {target}", markup=False)
 
 
 @app.command()
@@ -165,12 +169,14 @@ def run(
             f"{len(outcome.batches)} lots : {read} lignes lues = {accepted} acceptées "
             f"+ {quarantined} en quarantaine ({verdict})."
         )
+    from rich.markup import escape
+
     for failure in outcome.harvest_failures:
-        console.print(f"[yellow]collecte en échec[/] {failure}")
+        console.print(f"[yellow]collecte en échec[/] {escape(failure)}")
     for blocked in outcome.blocked:
-        console.print(f"[yellow]publication bloquée par la porte qualité[/] {blocked}")
-    console.print(f"Entrepôt : {outcome.warehouse}")
-    console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
+        console.print(f"[yellow]publication bloquée par la porte qualité[/] {escape(blocked)}")
+    console.print(f"Entrepôt : {outcome.warehouse}", markup=False)
+    console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}", markup=False)
     if outcome.failed:
         _fail("certaines exécutions ont échoué : " + ", ".join(outcome.failed), code=3)
 
@@ -205,20 +211,23 @@ def validate(
                 )
             )
         else:
-            err.print(str(exc))
+            err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
     records = report.to_records()
     if format == "json":
         print(json.dumps(records, ensure_ascii=False, indent=1, default=str))
     else:
         if not records:
+            from rich.markup import escape
+
             console.print(
-                f"[green]{file.name} est valide au regard du schéma {table_schema.name} "
+                f"[green]{escape(file.name)} est valide au regard du schéma {table_schema.name} "
                 f"{table_schema.version}.[/]"
             )
         for rec in records:
             console.print(
-                f"ligne {rec['row']}, colonne {rec['field']}, règle {rec['rule']} : {rec['message']}"
+                f"ligne {rec['row']}, colonne {rec['field']}, règle {rec['rule']} : {rec['message']}",
+                markup=False,
             )
     if any(r.get("level", "error") == "error" for r in records):
         raise typer.Exit(1)
@@ -321,11 +330,12 @@ def report(
     html = reports[-1].with_suffix(".html")
     console.print(
         f"{chosen['file_name']} — {chosen['status']} : {chosen['rows_read']} lues, "
-        f"{chosen['rows_accepted']} acceptées, {chosen['rows_quarantined']} en quarantaine"
+        f"{chosen['rows_accepted']} acceptées, {chosen['rows_quarantined']} en quarantaine",
+        markup=False,
     )
     if chosen.get("message"):
-        console.print(chosen["message"])
-    console.print(str(html))
+        console.print(chosen["message"], markup=False)
+    console.print(str(html), markup=False)
     if open_browser:
         webbrowser.open(html.as_uri())
 
@@ -415,22 +425,17 @@ def _prepare_dagster_home() -> Path:
 
 def _print_batches(batches: list[dict]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Lots traités")
     for column in ("jeu", "producteur", "fichier", "lues", "acceptées", "en quarantaine", "statut"):
         table.add_column(
             column, justify="right" if column in ("lues", "acceptées", "en quarantaine") else "left"
         )
+    keys = ("dataset", "producer", "file_name", "rows_read", "rows_accepted", "rows_quarantined", "status")
     for b in batches:
-        table.add_row(
-            b["dataset"],
-            b["producer"],
-            b["file_name"],
-            str(b["rows_read"]),
-            str(b["rows_accepted"]),
-            str(b["rows_quarantined"]),
-            b["status"],
-        )
+        # Cells are Text, not markup: a file name comes from the agent or from a feed's headers.
+        table.add_row(*(Text(str(b[key])) for key in keys))
     console.print(table)
     if not batches:
         console.print("Rien de nouveau : aucun lot créé.")

@@ -45,7 +45,11 @@ class RunOutcome:
 
 def platform_resources(home: Path) -> dict:
     """The resources the assets ask for, on one home (and the warehouse it configures)."""
-    return {"store": Store(home=str(home)), "warehouse": Warehouse(home=str(home)), "harvester": Harvester()}
+    return {
+        "store": Store(home=str(home)),
+        "warehouse": Warehouse(home=str(home)),
+        "harvester": Harvester.from_environment(),
+    }
 
 
 def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:

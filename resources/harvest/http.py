@@ -135,8 +135,14 @@ def request(
                 headers={"User-Agent": ascii_header(policy.user_agent)},
             ) as client:
                 target = str(httpx.URL(url, params=params) if params else httpx.URL(url))
-                for _hop in range(MAX_REDIRECTS + 1):
-                    hosts.check_url(target)
+                for hop in range(MAX_REDIRECTS + 1):
+                    try:
+                        hosts.check_url(target)
+                    except HarvestError as exc:
+                        if not hop:
+                            raise
+                        # Name the source the agent declared, and where its server tried to send us.
+                        raise HarvestError(url, f"redirection vers {exc.url} : {exc.cause}") from None
                     with client.stream("GET", target, headers=dict(headers or {})) as response:
                         status = response.status_code
                         location = response.headers.get("Location")

@@ -192,14 +192,20 @@ def _ows_exception(text: str) -> bytes:
 class ReplayServer:
     """A ThreadingHTTPServer on 127.0.0.1 (port 0 by default) dispatching GETs to routes.
 
+    ``host`` may be another loopback address (``127.0.0.2``): a second "internal host" for the tests
+    that check a feed cannot lead the harvest to it.
+
     A route key is a path, optionally with query parameters that must all be present
     (``/api/3/action/package_show?id=foo``); the most specific matching key wins.
     """
 
-    def __init__(self, routes: Mapping[str, Route] | None = None, port: int = 0) -> None:
+    def __init__(
+        self, routes: Mapping[str, Route] | None = None, port: int = 0, host: str = "127.0.0.1"
+    ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[Request] = []
         self._port = port
+        self._host = host
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -213,7 +219,7 @@ class ReplayServer:
         return self.base_url + path
 
     def start(self) -> ReplayServer:
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), _handler_for(self))
+        server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
         server.daemon_threads = True
         server.block_on_close = False  # a slow route must not hold the test run at shutdown
         self._server = server

@@ -39,6 +39,16 @@ class Harvester(dg.ConfigurableResource):
     retries: int = int(_env_float("TERRITOIRE_HARVEST_RETRIES", 3))
     backoff: float = _env_float("TERRITOIRE_HARVEST_BACKOFF", 1.0)
 
+    @classmethod
+    def from_environment(cls) -> Harvester:
+        """The settings ``TERRITOIRE_HARVEST_*`` hold now (the field defaults were read at import)."""
+        return cls(
+            timeout=_env_float("TERRITOIRE_HARVEST_TIMEOUT", 60.0),
+            max_bytes=int(_env_float("TERRITOIRE_HARVEST_MAX_BYTES", float(1 << 30))),
+            retries=int(_env_float("TERRITOIRE_HARVEST_RETRIES", 3)),
+            backoff=_env_float("TERRITOIRE_HARVEST_BACKOFF", 1.0),
+        )
+
     def fetch(self, entry: Mapping[str, Any], previous: Mapping[str, Any] | None) -> Harvested:
         policy = HttpPolicy(
             timeout=self.timeout, max_bytes=self.max_bytes, retries=self.retries, backoff=self.backoff
