@@ -8,8 +8,7 @@ per dataset that changed. With ``history``, runs are recorded in the instance un
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,16 +106,24 @@ def run_pending(
     waiting = {d.id: {p for (ds, p) in harvested if ds == d.id} for d in datasets}
     changed = dict.fromkeys(work, False)
     total = sum(len(v) for v in work.values())
-    # One download at a time per host, as the schedules' ``territoire/host`` limit keeps it.
-    host_locks = {host: threading.Lock() for host in harvested.values()}
+    by_id = {d.id: d for d in datasets}
+    # One thread per host, downloading its sources one after another (the politeness the schedules'
+    # ``territoire/host`` limit keeps); a thread per source would let one host's queue hold them all.
+    by_host: dict[str, list[tuple[str, str]]] = {}
+    for key, host in harvested.items():
+        by_host.setdefault(host, []).append(key)
+    downloads: dict[tuple[str, str], Future] = {key: Future() for key in harvested}
 
-    def download(d: Dataset, partition: str) -> Harvested | BaseException:
+    def download(keys: list[tuple[str, str]]) -> None:
         # Only the network wait runs here: Dagster runs stay in the calling thread.
-        with host_locks[harvested[(d.id, partition)]]:
+        for ds, partition in keys:
             try:
-                return resources["harvester"].fetch(*harvest_request(store, d, partition))
-            except Exception as exc:  # re-raised inside the partition's run, which records it
-                return exc
+                fetched: Harvested | BaseException = resources["harvester"].fetch(
+                    *harvest_request(store, by_id[ds], partition)
+                )
+            except BaseException as exc:  # re-raised inside the partition's run, which records it
+                fetched = exc
+            downloads[(ds, partition)].set_result(fetched)
 
     def ingest(d: Dataset, partition: str, fetched: Harvested | BaseException | None = None) -> None:
         progress.update(task, description=escape(f"{d.id} / {partition}"))
@@ -172,15 +179,13 @@ def run_pending(
         else:
             outcome.failed.append(d.id)
 
-    by_id = {d.id: d for d in datasets}
     with (
         Progress(console=console, transient=True) as progress,
-        ThreadPoolExecutor(max_workers=max(1, min(len(host_locks), MAX_HARVEST_THREADS))) as pool,
+        ThreadPoolExecutor(max_workers=max(1, min(len(by_host), MAX_HARVEST_THREADS))) as pool,
     ):
         task = progress.add_task("ingestion", total=total)
-        downloads = {
-            pool.submit(download, by_id[ds], partition): (ds, partition) for (ds, partition) in harvested
-        }
+        for keys in by_host.values():
+            pool.submit(download, keys)
         for d in datasets:
             for partition in work[d.id]:
                 if (d.id, partition) not in harvested:
@@ -188,8 +193,9 @@ def run_pending(
                     progress.advance(task)
             if not waiting[d.id]:
                 publish(d)
-        for future in as_completed(downloads):
-            ds, partition = downloads[future]
+        pending = {future: key for key, future in downloads.items()}
+        for future in as_completed(pending):
+            ds, partition = pending[future]
             ingest(by_id[ds], partition, future.result())
             progress.advance(task)
             waiting[ds].discard(partition)

@@ -9,22 +9,33 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from conftest import REFERENCE
+import sqlalchemy as sa
+from conftest import REFERENCE, SHARED_SCHEMAS
+from typer.testing import CliRunner
 
+from pipelines.cli import app
+from pipelines.feeds import CKAN_SHOW, DAE_FILE, FEEDS_URL_VAR, ODS_BASE, start_demo_feeds
+from pipelines.registry import REGISTRY_DIR, load_registry
+from pipelines.runner import run_pending
 from quality.url_mask import mask_url, mask_urls_in
 from resources.harvest import HarvestError, HttpPolicy, harvest
 from resources.harvest.guard import HostPolicy, is_internal
 from resources.harvest.http import fetch
 from resources.harvest.replay_server import ReplayServer, Reply, Request, file_route, status_route
+from resources.store import Store
 
 CSV = REFERENCE / "real-world-subventions" / "DEP_Nievre_CD58_SUBVENTIONS_2016_LISTE.csv"
 SECRET = b"SECRET-OF-THE-INTERNAL-HOST"
 MARKUP = "[/] [bold red]boum[/] {0} %s :warning:"
+SUBVENTIONS_VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
+runner = CliRunner()
 FAST = HttpPolicy(timeout=5, max_bytes=1 << 20, retries=1, backoff=0.01)
 
 
@@ -279,3 +290,121 @@ def test_mask_url(url: str, masked: str) -> None:
 def test_urls_in_free_text_are_masked() -> None:
     text = "échec (https://a:b@h/x?key=z), puis postgresql://u:pw@db/t."
     assert mask_urls_in(text) == "échec (https://a:***@h/x?key=***), puis postgresql://u:***@db/t."
+
+
+# -- the whole run ------------------------------------------------------------------------------------
+
+
+def _registry_with_slow_hospital(tmp_path: Path) -> Path:
+    """The shipped registry, the hospital's feed moved to a host of its own (``${SLOW_FEED_URL}``)."""
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    for path in REGISTRY_DIR.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        (folder / path.name).write_text(
+            text.replace(f"${{{FEEDS_URL_VAR}}}{DAE_FILE}", f"${{SLOW_FEED_URL}}{DAE_FILE}"), encoding="utf-8"
+        )
+    assert "SLOW_FEED_URL" in (folder / "datasets.yaml").read_text(encoding="utf-8")
+    return folder
+
+
+@pytest.mark.slow
+def test_a_run_against_hostile_feeds(
+    home: Path, fresh_pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, internal: ReplayServer
+) -> None:
+    """One run where the operators' feeds misbehave every way at once: each failing source is listed
+    with its reason, the others and the communes' drops are loaded, the platform does not fail, and
+    nothing of the internal host nor any credential reaches the archive, the warehouse or a report."""
+    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
+    monkeypatch.setenv("TERRITOIRE_HARVEST_TIMEOUT", "3")
+    monkeypatch.setenv("TERRITOIRE_HARVEST_RETRIES", "1")
+    monkeypatch.setenv("TERRITOIRE_HARVEST_BACKOFF", "0.01")
+    registry = load_registry(_registry_with_slow_hospital(tmp_path))
+    Store(home=str(home)).drop("tours", "subventions", SUBVENTIONS_VALID)
+    slow_started, slow_ended = threading.Event(), threading.Event()
+    seen_while_slow: list[bool] = []
+
+    def gtfs_watched(then):
+        def handle(request: Request) -> Reply:
+            seen_while_slow.append(slow_started.is_set() and not slow_ended.is_set())
+            return then(request)
+
+        return handle
+
+    def slow(request: Request) -> Reply:
+        slow_started.set()
+        return trickle_route(60, on_end=slow_ended)(request)
+
+    with start_demo_feeds(home) as feeds, ReplayServer({DAE_FILE: slow}, host="127.0.0.3") as slow_host:
+        # Credentials in the feeds' address, as an operator's portal may require (the server ignores them).
+        os.environ[FEEDS_URL_VAR] = feeds.base_url.replace("http://", "http://agent:s3cr3t@")
+        os.environ["SLOW_FEED_URL"] = slow_host.base_url
+        try:
+            routes = feeds.server.routes
+            routes[CKAN_SHOW] = json_route(
+                {
+                    "success": True,
+                    "result": {
+                        "name": "equipements",
+                        "resources": [
+                            {"name": "batiments.csv", "format": "CSV", "url": internal.url("/secret.csv")}
+                        ],
+                    },
+                }
+            )
+            routes[ODS_BASE] = raw_route(b"[" * 200_000)
+            routes["/wfs/mobilites"] = status_route(400, MARKUP)
+            routes["/gtfs/mobilites-touraine.zip"] = gtfs_watched(routes["/gtfs/mobilites-touraine.zip"])
+            outcome = run_pending(registry, home)
+        finally:
+            os.environ.pop("SLOW_FEED_URL", None)
+
+    failures = dict(f.split(" : ", 1) for f in outcome.harvest_failures)
+    assert outcome.failed == [], outcome.failed
+    assert set(failures) == {
+        "dae/chu-tours",
+        "equipements/universite-tours",
+        "stationnement-cyclable/tourisme-tours",
+        "stationnement-cyclable/mobilites-touraine",
+    }
+    assert "délai total de 3 s" in failures["dae/chu-tours"]
+    assert "hôte non autorisé 127.0.0.2" in failures["equipements/universite-tours"]
+    assert "imbriquée trop profondément" in failures["stationnement-cyclable/tourisme-tours"]
+    assert MARKUP in failures["stationnement-cyclable/mobilites-touraine"]
+    loaded = {(b["dataset"], b["producer"]) for b in outcome.batches}
+    assert {("subventions", "tours"), ("arrets-transport", "mobilites-touraine")} <= loaded
+    assert ("fontaines-eau", "eau-metropole") in loaded
+    # The other host's feed was fetched while the slow one was still trickling: hosts run side by side.
+    assert seen_while_slow == [True]
+
+    assert internal.requests == []
+    everything = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    assert SECRET not in everything and b"s3cr3t" not in everything
+    engine = sa.create_engine(fresh_pg_url)
+    with engine.connect() as conn:
+        batches = conn.execute(sa.text("select * from meta.batches")).mappings().all()
+        harvested = conn.execute(
+            sa.text("select source_url from meta.batches where producer = 'mobilites-touraine'")
+        ).scalars()
+        assert all("agent:***@" in url for url in harvested)
+    engine.dispose()
+    assert "s3cr3t" not in repr(batches) and SECRET.decode() not in repr(batches)
+    assert not any(b["producer"] == "universite-tours" for b in batches)
+
+
+def test_the_cli_prints_what_feeds_answer_as_text(
+    home: Path, fresh_pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Markup in a feed's answer is printed as written (it used to crash the CLI); failed feeds exit 0."""
+    monkeypatch.setenv("TERRITOIRE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
+    monkeypatch.setenv("TERRITOIRE_HARVEST_RETRIES", "0")
+    with start_demo_feeds(home) as feeds:
+        for path in ("/wfs/mobilites", f"{ODS_BASE}/exports/csv"):
+            feeds.server.routes[path] = status_route(400, MARKUP)
+        result = runner.invoke(app, ["run", "--dataset", "stationnement-cyclable"])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())  # long lines wrap
+    assert output.count("collecte en échec") == 2
+    assert output.count(MARKUP) == 2
