@@ -11,7 +11,7 @@ lowest package, so that resources, assets, reports and the CLI all call this one
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 MASK = "***"
 
@@ -74,7 +74,14 @@ def mask_url(url: str) -> str:
     if fragment and "=" in fragment:
         # OAuth implicit flows put tokens in the fragment (#access_token=…).
         fragment = mask_url(f"x:?{fragment}").split("?", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+        return url  # nothing secret: the URL exactly as given (urlunsplit drops an empty "//")
+    authority = f"//{netloc}" if url[len(parts.scheme) + 1 :].startswith("//") else netloc
+    return (
+        f"{parts.scheme}:{authority}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{fragment}" if fragment else "")
+    )
 
 
 def mask_urls_in(text: str) -> str:

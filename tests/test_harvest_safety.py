@@ -281,6 +281,8 @@ def test_secrets_are_masked_in_every_message(hostile: ReplayServer, internal: Re
         ),
         ("https://h/cb#access_token=abc&state=1", "https://h/cb#access_token=***&state=1"),
         ("https://h:notaport/x", "<URL illisible>"),
+        ("sqlite:////srv/operateur.db", "sqlite:////srv/operateur.db"),
+        ("sqlite:///x.db?password=p", "sqlite:///x.db?password=***"),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:

@@ -109,6 +109,12 @@ def harvest_sql(
 
 def _connect_args(url: str, policy: HttpPolicy) -> dict[str, Any]:
     backend = sa.make_url(url).get_backend_name()
-    if backend in ("postgresql", "mysql", "mariadb"):
+    if backend == "postgresql":
+        # The harvest timeout bounds the query too, on the server, where a stuck query is cancelled.
+        return {
+            "connect_timeout": max(1, int(policy.timeout)),
+            "options": f"-c statement_timeout={max(1, int(policy.timeout * 1000))}",
+        }
+    if backend in ("mysql", "mariadb"):
         return {"connect_timeout": max(1, int(policy.timeout))}
     return {}
