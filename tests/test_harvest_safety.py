@@ -10,11 +10,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from conftest import REFERENCE, SHARED_SCHEMAS
@@ -26,7 +29,7 @@ from pipelines.registry import REGISTRY_DIR, load_registry
 from pipelines.runner import run_pending
 from quality.url_mask import mask_url, mask_urls_in
 from resources.harvest import HarvestError, HttpPolicy, harvest
-from resources.harvest.guard import HostPolicy, is_internal
+from resources.harvest.guard import GuardedTransport, HostPolicy, is_internal
 from resources.harvest.http import fetch
 from resources.harvest.replay_server import ReplayServer, Reply, Request, file_route, status_route
 from resources.store import Store
@@ -410,3 +413,56 @@ def test_the_cli_prints_what_feeds_answer_as_text(
     output = " ".join(result.output.split())  # long lines wrap
     assert output.count("collecte en échec") == 2
     assert output.count(MARKUP) == 2
+
+
+def test_tls_verifies_the_name_while_connecting_to_the_checked_address(tmp_path: Path) -> None:
+    """The socket goes to the address the guard resolved and checked; the certificate is still
+    verified against the URL's host name, not against that address."""
+    cert, key = _self_signed("localhost", tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    with ReplayServer({"/file.csv": file_route(CSV, "text/csv")}) as server:
+        assert server._server is not None
+        server._server.socket = server_context.wrap_socket(server._server.socket, server_side=True)
+        port = int(server.base_url.rsplit(":", 1)[1])
+        trusting = ssl.create_default_context(cafile=str(cert))
+        by_name = f"https://localhost:{port}/file.csv"
+        transport = GuardedTransport(HostPolicy.for_source(by_name), time.monotonic() + 10, trusting)
+        with httpx.Client(transport=transport) as client:
+            with client.stream("GET", by_name) as response:
+                peer = response.extensions["network_stream"].get_extra_info("server_addr")
+                assert peer[0] == "127.0.0.1" and response.read() == CSV.read_bytes()
+        by_address = f"https://127.0.0.1:{port}/file.csv"
+        transport = GuardedTransport(HostPolicy.for_source(by_address), time.monotonic() + 10, trusting)
+        with httpx.Client(transport=transport) as client, pytest.raises(httpx.ConnectError, match="mismatch"):
+            client.get(by_address)
+
+
+def _self_signed(name: str, folder: Path) -> tuple[Path, Path]:
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path

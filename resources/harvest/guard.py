@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -236,10 +237,10 @@ class GuardedTransport(httpx.HTTPTransport):
     documents for custom backends, and everything else (request mapping, error mapping) stays httpx's.
     """
 
-    def __init__(self, hosts: HostPolicy, deadline: float) -> None:
+    def __init__(self, hosts: HostPolicy, deadline: float, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=4,
             network_backend=GuardedBackend(hosts, deadline),
         )
