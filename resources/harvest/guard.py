@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from resources.harvest import HarvestError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
+# Deciding whether the declared host is internal happens before the source's deadline starts.
+RESOLVE_SECONDS = 10.0
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -86,6 +89,27 @@ def resolve(host: str, port: int) -> list[Address]:
     return addresses
 
 
+def resolve_within(host: str, port: int, seconds: float) -> list[Address]:
+    """:func:`resolve`, given up after ``seconds``: getaddrinfo has no timeout of its own, and a dead
+    resolver would otherwise hold the source past its deadline."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["addresses"] = resolve(host, port)
+        except OSError as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name=f"resolve-{host}", daemon=True)
+    worker.start()
+    worker.join(max(0.0, seconds))
+    if worker.is_alive():
+        raise DeadlineExceeded(f"résolution du nom {host} trop longue")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
+
+
 @dataclass(frozen=True)
 class HostPolicy:
     """The hosts one source may reach, and whether internal addresses are among them."""
@@ -114,8 +138,8 @@ class HostPolicy:
             else:
                 origins.add((name.strip("[]").rstrip("."), int(explicit)))
         try:
-            internal_ok = any(is_internal(a) for a in resolve(host, port))
-        except OSError:
+            internal_ok = any(is_internal(a) for a in resolve_within(host, port, RESOLVE_SECONDS))
+        except (OSError, DeadlineExceeded):
             internal_ok = False  # the connection will fail and say so; nothing internal is allowed meanwhile
         return cls(declared=f"{host}:{port}", origins=frozenset(origins), internal_ok=internal_ok)
 
@@ -199,7 +223,7 @@ class GuardedBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         self._hosts.check_origin(host, port)
         try:
-            addresses = resolve(host, port)
+            addresses = resolve_within(host, port, self._deadline - time.monotonic())
         except OSError as exc:
             raise httpcore.ConnectError(f"nom d'hôte introuvable : {host} ({exc})") from exc
         self._hosts.check_addresses(host, port, addresses)

@@ -276,7 +276,10 @@ def _handler_for(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 if reply.status != 304:
-                    self.wfile.write(reply.body)
+                    try:
+                        self.wfile.write(reply.body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client refused the body (too large, or past its deadline)
                 return
             # Streamed body with no length: HTTP/1.0 semantics, the body ends when we close.
             self.send_header("Connection", "close")
