@@ -301,7 +301,10 @@ def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
     try:
         batches = read_batches(warehouse_url(_home()))
     except Exception as exc:  # no server, refused connection: say so in French, not a traceback
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        from quality.url_mask import mask_urls_in
+
+        # A driver may quote the connection string it was given, password included.
+        reason = mask_urls_in((str(exc).strip().splitlines() or [type(exc).__name__])[0])
         raise _failure(f"lecture du journal des lots impossible : {reason}", code=3) from None
     by_table = index.dataset_by_table()
     for batch in batches:
