@@ -421,19 +421,17 @@ def test_tls_verifies_the_name_while_connecting_to_the_checked_address(tmp_path:
     cert, key = _self_signed("localhost", tmp_path)
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(cert, key)
-    with ReplayServer({"/file.csv": file_route(CSV, "text/csv")}) as server:
-        assert server._server is not None
-        server._server.socket = server_context.wrap_socket(server._server.socket, server_side=True)
+    with ReplayServer({"/file.csv": file_route(CSV, "text/csv")}, tls=server_context) as server:
         port = int(server.base_url.rsplit(":", 1)[1])
         trusting = ssl.create_default_context(cafile=str(cert))
         by_name = f"https://localhost:{port}/file.csv"
-        transport = GuardedTransport(HostPolicy.for_source(by_name), time.monotonic() + 10, trusting)
+        transport = GuardedTransport(HostPolicy.for_source(by_name), time.monotonic() + 30, trusting)
         with httpx.Client(transport=transport) as client:
             with client.stream("GET", by_name) as response:
                 peer = response.extensions["network_stream"].get_extra_info("server_addr")
                 assert peer[0] == "127.0.0.1" and response.read() == CSV.read_bytes()
         by_address = f"https://127.0.0.1:{port}/file.csv"
-        transport = GuardedTransport(HostPolicy.for_source(by_address), time.monotonic() + 10, trusting)
+        transport = GuardedTransport(HostPolicy.for_source(by_address), time.monotonic() + 30, trusting)
         with httpx.Client(transport=transport) as client, pytest.raises(httpx.ConnectError, match="mismatch"):
             client.get(by_address)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -193,19 +194,25 @@ class ReplayServer:
     """A ThreadingHTTPServer on 127.0.0.1 (port 0 by default) dispatching GETs to routes.
 
     ``host`` may be another loopback address (``127.0.0.2``): a second "internal host" for the tests
-    that check a feed cannot lead the harvest to it.
+    that check a feed cannot lead the harvest to it. With ``tls`` (a server-side SSL context) it
+    answers HTTPS.
 
     A route key is a path, optionally with query parameters that must all be present
     (``/api/3/action/package_show?id=foo``); the most specific matching key wins.
     """
 
     def __init__(
-        self, routes: Mapping[str, Route] | None = None, port: int = 0, host: str = "127.0.0.1"
+        self,
+        routes: Mapping[str, Route] | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[Request] = []
         self._port = port
         self._host = host
+        self._tls = tls
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -213,13 +220,15 @@ class ReplayServer:
     def base_url(self) -> str:
         assert self._server is not None, "server not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
     def start(self) -> ReplayServer:
         server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+        if self._tls is not None:
+            server.socket = self._tls.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         server.block_on_close = False  # a slow route must not hold the test run at shutdown
         self._server = server
