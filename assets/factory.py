@@ -146,14 +146,7 @@ def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer
             store.archive_file(producer, dataset.id, path, sequence=store.drop_sequence(path))
             for path in store.inbox_files(producer, dataset.id)
         ]
-    previous = store.archived(producer, dataset.id)
-    last = previous[-1] if previous else None
-    validators = (
-        {"etag": last.http_etag, "last_modified": last.http_last_modified, "sha256": last.sha256}
-        if last
-        else None
-    )
-    fetched = harvester.fetch({"kind": source.kind, **source.settings}, validators)
+    fetched = harvester.fetch(*harvest_request(store, dataset, producer))
     if fetched.not_modified:
         return []
     return [
@@ -167,6 +160,24 @@ def collect_files(store: Store, harvester: Harvester, dataset: Dataset, producer
             http_last_modified=fetched.last_modified,
         )
     ]
+
+
+def harvest_request(
+    store: Store, dataset: Dataset, producer: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What a harvested source's fetch is given: its registry entry, and the validators of the last
+    file archived from it (so an unchanged feed answers 304)."""
+    source = dataset.source_for(producer)
+    if source is None or source.kind == "drop":
+        raise ValueError(f"{dataset.id}/{producer} n'est pas une source moissonnée")
+    previous = store.archived(producer, dataset.id)
+    last = previous[-1] if previous else None
+    validators = (
+        {"etag": last.http_etag, "last_modified": last.http_last_modified, "sha256": last.sha256}
+        if last
+        else None
+    )
+    return {"kind": source.kind, **source.settings}, validators
 
 
 def pending_files(store: Store, warehouse: Warehouse, dataset: Dataset, producer: str) -> list[ArchivedFile]:

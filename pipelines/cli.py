@@ -58,8 +58,9 @@ class _LazyConsole:
         return self._console
 
 
-console: Any = _LazyConsole(wide_when_piped=True)
-err: Any = _LazyConsole(stderr=True)
+# No :emoji: codes: a feed's text reading ":warning:" is shown as written.
+console: Any = _LazyConsole(wide_when_piped=True, emoji=False)
+err: Any = _LazyConsole(stderr=True, emoji=False)
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
@@ -106,7 +107,10 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _failure(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]Erreur :[/] {message}")
+    from rich.markup import escape
+
+    # Messages quote files, feeds and servers: their text is shown as is, never read as Rich markup.
+    err.print(f"[bold red]Erreur :[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -187,20 +191,21 @@ def run(
             f"{fr_int(len(outcome.batches))} lots : {fr_int(read)} lignes lues = "
             f"{fr_int(accepted)} acceptées + {fr_int(quarantined)} en quarantaine ({verdict})."
         )
+
     for failure in outcome.harvest_failures:
-        console.print(f"[yellow]collecte en échec[/] {failure}")
+        console.print(f"[yellow]collecte en échec[/] {escape(failure)}")
     for blocked in outcome.blocked:
-        console.print(f"[yellow]publication bloquée par la porte qualité[/] {blocked}")
+        console.print(f"[yellow]publication bloquée par la porte qualité[/] {escape(blocked)}")
     _print_run_holds(registry, outcome.holds)
     for repaired in outcome.repaired:
-        console.print(f"[cyan]réparé[/] {repaired}", soft_wrap=True)
+        console.print(f"[cyan]réparé[/] {escape(repaired)}", soft_wrap=True)
     for batch in outcome.failed_batches:
         console.print(
             f"[red]lot en échec[/] {escape(batch['dataset'])} / {escape(batch['producer'])} / "
             f"{escape(batch['file_name'])} : {escape(batch['message'])}"
         )
-    console.print(f"Entrepôt : {outcome.warehouse}")
-    console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}")
+    console.print(f"Entrepôt : {outcome.warehouse}", markup=False)
+    console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}", markup=False)
     if outcome.failed:
         _fail("certaines exécutions ont échoué : " + ", ".join(outcome.failed), code=3)
 
@@ -375,7 +380,10 @@ def _read_log(what: str) -> list[dict]:
     try:
         return (read_batches if what == "batches" else read_holds)(warehouse_url(_home()))
     except Exception as exc:  # no server, refused connection: say so in French, not a traceback
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        from quality.url_mask import mask_urls_in
+
+        # A driver may quote the connection string it was given, password included.
+        reason = mask_urls_in((str(exc).strip().splitlines() or [type(exc).__name__])[0])
         raise _failure(f"lecture du journal des lots impossible : {reason}", code=3) from None
 
 
@@ -547,6 +555,7 @@ def _prepare_dagster_home() -> Path:
 
 def _print_batches(batches: list[dict]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Lots traités")
     for column in ("jeu", "producteur", "fichier", "lues", "acceptées", "en quarantaine", "statut"):
@@ -560,15 +569,10 @@ def _print_batches(batches: list[dict]) -> None:
         status = status_label(b["status"])
         if b["status"] == "refused":
             status += f" : {refusal_phrase(b.get('refusal_reason'))}"
-        table.add_row(
-            b["dataset"],
-            b["producer"],
-            b["file_name"],
-            fr_int(b["rows_read"] or 0),
-            fr_int(b["rows_accepted"] or 0),
-            fr_int(b["rows_quarantined"] or 0),
-            status,
-        )
+        # Cells are Text, not markup: a file name comes from the agent or from a feed's headers.
+        cells = (b["dataset"], b["producer"], b["file_name"], fr_int(b["rows_read"] or 0))
+        cells += (fr_int(b["rows_accepted"] or 0), fr_int(b["rows_quarantined"] or 0), status)
+        table.add_row(*(Text(str(cell)) for cell in cells))
     console.print(table)
     if not batches:
         console.print("Rien de nouveau : aucun lot créé.")

@@ -63,7 +63,9 @@ class Source(BaseModel):
     """Where one producer's data for one dataset comes from.
 
     Kind-specific settings (``url``, ``dataset``, ``resource``, ``where``, ``type_name``, ``query``…)
-    are kept as extra fields and read by the matching harvest client.
+    are kept as extra fields and read by the matching harvest client. ``allow_hosts: [host, host:port]``
+    names the other hosts a feed may send the harvest to (a CDN, a portal's file store); no other is
+    ever reached.
     """
 
     model_config = ConfigDict(extra="allow")

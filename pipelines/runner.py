@@ -8,23 +8,29 @@ per dataset that changed. With ``history``, runs are recorded in the instance un
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
-from assets.factory import build_dataset_assets, pending_files
+from assets.factory import build_dataset_assets, harvest_request, pending_files
 from assets.keys import asset_key
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.registry import Dataset, Registry
-from resources.harvest.resource import Harvester
+from pipelines.schedules import HOST_TAG, source_host
+from resources.harvest import Harvested
+from resources.harvest.resource import Harvester, Prefetched
 from resources.store import Store
 from resources.warehouse import Warehouse
 
 # The console shows progress and the final table; failures are summarised by the CLI, not Dagster's log.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# Hosts harvested at once; each waits on a network, not on the two cores.
+MAX_HARVEST_THREADS = 8
 
 
 @dataclass
@@ -44,7 +50,11 @@ class RunOutcome:
 
 def platform_resources(home: Path) -> dict:
     """The resources the assets ask for, on one home (and the warehouse it configures)."""
-    return {"store": Store(home=str(home)), "warehouse": Warehouse(home=str(home)), "harvester": Harvester()}
+    return {
+        "store": Store(home=str(home)),
+        "warehouse": Warehouse(home=str(home)),
+        "harvester": Harvester.from_environment(),
+    }
 
 
 def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:
@@ -71,7 +81,15 @@ def run_pending(
 ) -> RunOutcome:
     """``history`` records the runs in the instance under ``DAGSTER_HOME`` so the UI shows them; it
     costs about a second of SQLite writes per partition run, so the default keeps them in memory
-    (batches, reports and checks' outcomes are in the warehouse and the reports either way)."""
+    (batches, reports and checks' outcomes are in the warehouse and the reports either way).
+
+    Downloads wait on producers' servers, so they start first, in background threads: different hosts
+    at once, one source at a time per host. Meanwhile the communes' drops are ingested; each harvested
+    partition is then run (archive, harmonise, load) as soon as its download is over, and a dataset is
+    published once all its partitions are done. A slow or dead feed thus delays only its own
+    dataset's publication, by at most its harvest timeout. Dagster itself runs in this thread only:
+    its storages and the SQLAlchemy event hooks it meets are not safe to share between threads.
+    """
     console = console or Console()
     resources = platform_resources(home)
     store, warehouse = resources["store"], resources["warehouse"]
@@ -91,73 +109,122 @@ def run_pending(
         d.id: [p for p in partitions_with_work(store, warehouse, d) if producer in (None, p)]
         for d in datasets
     }
+    assets = {d.id: build_dataset_assets(registry, d) for d in datasets}
+    harvested = {
+        (d.id, p): source_host(source)
+        for d in datasets
+        for p in work[d.id]
+        if (source := d.source_for(p)) is not None and source.kind != "drop"
+    }
+    waiting = {d.id: {p for (ds, p) in harvested if ds == d.id} for d in datasets}
+    changed = dict.fromkeys(work, False)
     total = sum(len(v) for v in work.values())
-    with Progress(console=console, transient=True) as progress:
+    by_id = {d.id: d for d in datasets}
+    # One thread per host, downloading its sources one after another (the politeness the schedules'
+    # ``territoire/host`` limit keeps); a thread per source would let one host's queue hold them all.
+    by_host: dict[str, list[tuple[str, str]]] = {}
+    for key, host in harvested.items():
+        by_host.setdefault(host, []).append(key)
+    downloads: dict[tuple[str, str], Future] = {key: Future() for key in harvested}
+
+    def download(keys: list[tuple[str, str]]) -> None:
+        # Only the network wait runs here: Dagster runs stay in the calling thread.
+        for ds, partition in keys:
+            try:
+                fetched: Harvested | BaseException = resources["harvester"].fetch(
+                    *harvest_request(store, by_id[ds], partition)
+                )
+            except BaseException as exc:  # re-raised inside the partition's run, which records it
+                fetched = exc
+            downloads[(ds, partition)].set_result(fetched)
+
+    def ingest(d: Dataset, partition: str, fetched: Harvested | BaseException | None = None) -> None:
+        progress.update(task, description=escape(f"{d.id} / {partition}"))
+        result = dg.materialize(
+            assets[d.id],
+            selection=[asset_key(d, "harvested"), asset_key(d, "harmonised")],
+            partition_key=partition,
+            instance=instance,
+            resources=resources if fetched is None else {**resources, "harvester": Prefetched(fetched)},
+            raise_on_error=False,
+            run_config=QUIET,
+            tags={"territoire/partition": f"{d.id}/{partition}"}
+            | ({HOST_TAG: harvested[(d.id, partition)]} if (d.id, partition) in harvested else {}),
+        )
+        if not result.success:
+            record_failure(d, partition, result)
+        for event in result.get_asset_materialization_events():
+            meta = event.materialization.metadata
+            if event.asset_key == asset_key(d, "harmonised") and meta.get("new_batches", 0).value:
+                rows = _batch_rows(d, partition, meta)
+                changed[d.id] = changed[d.id] or any(r["status"] != "failed" for r in rows)
+                outcome.batches += rows
+                outcome.failed_batches += [r for r in rows if r["status"] == "failed"]
+
+    def record_failure(d: Dataset, partition: str, result: dg.ExecuteInProcessResult) -> None:
+        error = _step_error(result)
+        if error is not None and error.cls_name == "FailedBatches":
+            # Files the platform failed on: recorded as failed batches, listed by the CLI.
+            outcome.failed.append(f"{d.id}/{partition}")
+        elif error is not None and error.cls_name == "HarvestError":
+            # A producer's feed down or broken: its partition fails, the platform did not.
+            outcome.harvest_failures.append(f"{d.id}/{partition} : {error.message.strip()}")
+        else:
+            outcome.failed.append(f"{d.id}/{partition}")
+            console.print(
+                f"[red]échec : {escape(d.id)} / {escape(partition)} — journal Dagster {result.run_id}[/]"
+            )
+
+    def publish(d: Dataset) -> None:
+        if d.id in stale and not changed[d.id]:
+            progress.update(task, description=escape(f"{d.id} / réparation des fichiers publiés"))
+            if write_publication_files(registry, home, d.id, instance=instance):
+                outcome.repaired.append(f"{d.id} : {stale[d.id]} — fichiers réécrits")
+            else:
+                outcome.failed.append(f"{d.id} (réécriture des fichiers publiés)")
+        # A dataset nobody has delivered yet is not published: an empty entry would mislead portals.
+        first_time = not (store.publish_dir / f"{d.id}.csv").exists() and _has_loaded_batch(warehouse, d)
+        if not (changed[d.id] or first_time):
+            return
+        progress.update(task, description=escape(f"{d.id} / publication"))
+        result = dg.materialize(
+            assets[d.id],
+            selection=[asset_key(d, "territory"), asset_key(d, "published")],
+            instance=instance,
+            resources=resources,
+            raise_on_error=False,
+            run_config=QUIET,
+        )
+        if result.success:
+            outcome.published.append(d.id)
+        elif (error := _step_error(result)) is not None and error.cls_name == "DagsterAssetCheckFailedError":
+            # The gate kept a bad candidate out: the current version stays published.
+            outcome.blocked.append(f"{d.id} : {error.message.strip().splitlines()[-1]}")
+        else:
+            outcome.failed.append(d.id)
+
+    with (
+        Progress(console=console, transient=True) as progress,
+        ThreadPoolExecutor(max_workers=max(1, min(len(by_host), MAX_HARVEST_THREADS))) as pool,
+    ):
         task = progress.add_task("ingestion", total=total)
+        for keys in by_host.values():
+            pool.submit(download, keys)
         for d in datasets:
-            assets = build_dataset_assets(registry, d)
-            ingest = [asset_key(d, "harvested"), asset_key(d, "harmonised")]
-            changed = False
             for partition in work[d.id]:
-                progress.update(task, description=f"{d.id} / {partition}")
-                result = dg.materialize(
-                    assets,
-                    selection=ingest,
-                    partition_key=partition,
-                    instance=instance,
-                    resources=resources,
-                    raise_on_error=False,
-                    run_config=QUIET,
-                    tags={"territoire/partition": f"{d.id}/{partition}"},
-                )
-                if not result.success:
-                    error = _step_error(result)
-                    if error is not None and error.cls_name == "FailedBatches":
-                        # Files the platform failed on: recorded as failed batches, listed by the CLI.
-                        outcome.failed.append(f"{d.id}/{partition}")
-                    elif error is not None and error.cls_name == "HarvestError":
-                        # A producer's feed down or broken: its partition fails, the platform did not.
-                        outcome.harvest_failures.append(f"{d.id}/{partition} : {error.message.strip()}")
-                    else:
-                        outcome.failed.append(f"{d.id}/{partition}")
-                        console.print(
-                            f"[red]échec : {d.id} / {partition} — journal Dagster {result.run_id}[/]"
-                        )
-                for event in result.get_asset_materialization_events():
-                    meta = event.materialization.metadata
-                    if event.asset_key == asset_key(d, "harmonised") and meta.get("new_batches", 0).value:
-                        rows = _batch_rows(d, partition, meta)
-                        changed = changed or any(r["status"] != "failed" for r in rows)
-                        outcome.batches += rows
-                        outcome.failed_batches += [r for r in rows if r["status"] == "failed"]
-                progress.advance(task)
-            if d.id in stale and not changed:
-                progress.update(task, description=f"{d.id} / réparation des fichiers publiés")
-                if write_publication_files(registry, home, d.id, instance=instance):
-                    outcome.repaired.append(f"{d.id} : {stale[d.id]} — fichiers réécrits")
-                else:
-                    outcome.failed.append(f"{d.id} (réécriture des fichiers publiés)")
-            # A dataset nobody has delivered yet is not published: an empty entry would mislead portals.
-            first_time = not (store.publish_dir / f"{d.id}.csv").exists() and _has_loaded_batch(warehouse, d)
-            if changed or first_time:
-                progress.update(task, description=f"{d.id} / publication")
-                result = dg.materialize(
-                    assets,
-                    selection=[asset_key(d, "territory"), asset_key(d, "published")],
-                    instance=instance,
-                    resources=resources,
-                    raise_on_error=False,
-                    run_config=QUIET,
-                )
-                if result.success:
-                    outcome.published.append(d.id)
-                elif (
-                    error := _step_error(result)
-                ) is not None and error.cls_name == "DagsterAssetCheckFailedError":
-                    # The gate kept a bad candidate out: the current version stays published.
-                    outcome.blocked.append(f"{d.id} : {error.message.strip().splitlines()[-1]}")
-                else:
-                    outcome.failed.append(d.id)
+                if (d.id, partition) not in harvested:
+                    ingest(d, partition)
+                    progress.advance(task)
+            if not waiting[d.id]:
+                publish(d)
+        pending = {future: key for key, future in downloads.items()}
+        for future in as_completed(pending):
+            ds, partition = pending[future]
+            ingest(by_id[ds], partition, future.result())
+            progress.advance(task)
+            waiting[ds].discard(partition)
+            if not waiting[ds]:
+                publish(by_id[ds])
     outcome.holds = warehouse.holds()
     return outcome
 

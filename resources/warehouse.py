@@ -47,6 +47,7 @@ from psycopg.copy import QueuedLibpqWriter
 from pydantic import PrivateAttr
 
 from quality.holds import recorded_holds
+from quality.url_mask import mask_url
 from resources.batch_log import OWNER_ROLE
 from resources.postgres_server import ensure_server
 
@@ -124,14 +125,6 @@ def table_name(dataset: str) -> str:
 def column_type(field: Field) -> str:
     """The PostgreSQL type of a Table Schema field."""
     return _SQL_TYPES.get(field.type, "text")
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``, for logs and error messages."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL may still hold a secret: show none of it
-        return "<URL illisible>"
 
 
 def _csv_chunks(frame: pd.DataFrame) -> Iterator[bytes]:

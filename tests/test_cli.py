@@ -191,7 +191,7 @@ def test_run_loads_drops_and_prints_the_table(env, fresh_pg_url, monkeypatch):
     assert docs.exit_code == 0 and (env / "publish" / "dictionnaire.html").exists()
 
     again = runner.invoke(app, ["run"])
-    assert again.exit_code == 0 and "aucun lot" in again.output
+    assert again.exit_code == 0 and "aucun lot" in again.output, again.output
 
 
 def test_truncated_redrop_is_held_until_approved(env, fresh_pg_url, monkeypatch, tmp_path):

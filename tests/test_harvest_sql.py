@@ -101,3 +101,9 @@ def test_result_larger_than_the_cap_is_refused(pg_url: str) -> None:
     entry = {"kind": "sql", "url": pg_url, "query": "SELECT repeat('x', 1000) FROM generate_series(1, 50000)"}
     with pytest.raises(HarvestError, match="trop volumineux : plus de 100000 octets"):
         harvest(entry, policy=HttpPolicy(max_bytes=100_000))
+
+
+def test_a_query_running_past_the_harvest_timeout_is_cancelled(pg_url: str) -> None:
+    entry = {"kind": "sql", "url": pg_url, "query": "SELECT pg_sleep(30)"}
+    with pytest.raises(HarvestError, match="QueryCanceled"):
+        harvest(entry, policy=HttpPolicy(timeout=1))

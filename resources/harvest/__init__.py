@@ -12,15 +12,19 @@ through :func:`mask_url` first.
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from quality.url_mask import mask_url, mask_urls_in
+
+if TYPE_CHECKING:
+    from resources.harvest.guard import HostPolicy
+
+__all__ = ["USER_AGENT", "HarvestError", "Harvested", "HttpPolicy", "harvest", "mask_url", "previous_sha"]
 
 USER_AGENT = "territoire/0.1 (+Tours Métropole open data platform)"
-
-_SECRET_PARAM = re.compile(r"(key|token|secret|password|passwd|pwd|signature|auth)", re.IGNORECASE)
 
 
 class HarvestError(Exception):
@@ -28,7 +32,8 @@ class HarvestError(Exception):
 
     def __init__(self, url: str, cause: str) -> None:
         self.url = mask_url(url)
-        self.cause = cause
+        # Causes quote libraries and servers, which echo the URLs they were given.
+        self.cause = mask_urls_in(cause)
         super().__init__(f"{self.url}: {cause}")
 
 
@@ -41,6 +46,11 @@ class HttpPolicy:
     retries: int = 3
     backoff: float = 1.0
     user_agent: str = USER_AGENT
+    # Set by :func:`harvest` for one source: the hosts it may reach and the monotonic instant by which
+    # its whole download (every request, retry and redirect) must be over. A bare ``fetch`` gets its
+    # URL's own host and ``timeout`` from now.
+    hosts: HostPolicy | None = None
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,25 +69,6 @@ class Harvested:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password (userinfo) and secret-looking query values replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<URL illisible>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_SECRET_PARAM.search(k) for k, _ in pairs):
-            query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
 def previous_sha(previous: Mapping[str, Any] | None) -> str | None:
     return (previous or {}).get("sha256") or None
 
@@ -93,7 +84,17 @@ def harvest(
             str(entry.get("url", "?")),
             f"type de source inconnu {kind!r} (connus : {', '.join(sorted(kinds))})",
         )
-    return kinds[kind](entry, previous, policy or HttpPolicy())
+    policy = policy or HttpPolicy()
+    if kind != "sql":  # a database URL is reached by its driver, at its declared host only
+        from resources.harvest.guard import HostPolicy
+
+        allow = entry.get("allow_hosts") or ()
+        if isinstance(allow, str):
+            allow = [allow]
+        policy = replace(policy, hosts=HostPolicy.for_source(str(entry.get("url", "")), allow))
+    if policy.deadline is None:
+        policy = replace(policy, deadline=time.monotonic() + policy.timeout)
+    return kinds[kind](entry, previous, policy)
 
 
 def _kinds() -> dict[str, Callable[..., Harvested]]:

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
+from resources.harvest.guard import MAX_REDIRECTS, GuardedTransport, HostPolicy
 
 # Extensions the reader dispatches on; a media type is only used when the name has none of them.
 KNOWN_EXTENSIONS = (".csv", ".geojson", ".json", ".gml", ".zip", ".xlsx", ".xls", ".ods", ".xml", ".txt")
@@ -90,10 +91,17 @@ def fetch(
 def get_json(url: str, *, policy: HttpPolicy, params: Mapping[str, str] | None = None) -> Any:
     """GET an API document (CKAN action, OpenDataSoft catalogue) and decode it as JSON."""
     response, body = request(url, policy=policy, params=params, headers={"Accept": "application/json"})
+    return decode_json(body, str(response.url))
+
+
+def decode_json(body: bytes, where: str) -> Any:
+    """A feed's JSON document; malformed or absurdly nested JSON fails the source, not the platform."""
     try:
         return json.loads(body)
     except ValueError as exc:
-        raise HarvestError(str(response.url), f"réponse qui n'est pas du JSON ({exc})") from exc
+        raise HarvestError(where, f"réponse qui n'est pas du JSON ({exc})") from None
+    except RecursionError:
+        raise HarvestError(where, "réponse JSON imbriquée trop profondément : refusée") from None
 
 
 def request(
@@ -103,33 +111,65 @@ def request(
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> tuple[httpx.Response, bytes]:
-    """GET with retries; returns the response (headers, final URL) and its body, capped in size."""
+    """GET with retries; returns the response (headers, final URL) and its body, capped in size.
+
+    Redirects are followed here, not by httpx, so each hop is checked against the source's hosts
+    before connecting; every connection goes through the guarded transport (``guard.py``), which
+    checks the address it connects to and holds the source's deadline over every read.
+    """
+    hosts = policy.hosts or HostPolicy.for_source(url)
+    deadline = policy.deadline if policy.deadline is not None else time.monotonic() + policy.timeout
     attempts = policy.retries + 1
     cause = ""
     for attempt in range(attempts):
         if attempt:
-            time.sleep(policy.backoff * 2 ** (attempt - 1))
+            time.sleep(max(0.0, min(policy.backoff * 2 ** (attempt - 1), deadline - time.monotonic())))
+        if time.monotonic() >= deadline:
+            raise _too_slow(url, policy)
         try:
             with httpx.Client(
+                transport=GuardedTransport(hosts, deadline),
                 timeout=httpx.Timeout(policy.timeout),
-                follow_redirects=True,
+                follow_redirects=False,
+                trust_env=False,
                 headers={"User-Agent": ascii_header(policy.user_agent)},
             ) as client:
-                with client.stream("GET", url, params=params, headers=dict(headers or {})) as response:
-                    status = response.status_code
-                    if status >= 500:
-                        cause = f"erreur du serveur HTTP {status} {response.reason_phrase}"
-                        continue
-                    if status >= 400:
-                        detail = _error_detail(response)
-                        raise HarvestError(
-                            str(response.url),
-                            f"refusé par le serveur : HTTP {status} {response.reason_phrase}{detail}",
-                        )
-                    if status == 304:
-                        return response, b""
-                    return response, _read_capped(response, policy.max_bytes)
+                target = str(httpx.URL(url, params=params) if params else httpx.URL(url))
+                for hop in range(MAX_REDIRECTS + 1):
+                    try:
+                        hosts.check_url(target)
+                    except HarvestError as exc:
+                        if not hop:
+                            raise
+                        # Name the source the agent declared, and where its server tried to send us.
+                        raise HarvestError(url, f"redirection vers {exc.url} : {exc.cause}") from None
+                    with client.stream("GET", target, headers=dict(headers or {})) as response:
+                        status = response.status_code
+                        location = response.headers.get("Location")
+                        if response.is_redirect and location:
+                            target = str(response.url.join(location))
+                            continue
+                        if status >= 500:
+                            cause = f"erreur du serveur HTTP {status} {response.reason_phrase}"
+                            break
+                        if status >= 400:
+                            detail = _error_detail(response)
+                            raise HarvestError(
+                                str(response.url),
+                                f"refusé par le serveur : HTTP {status} {response.reason_phrase}{detail}",
+                            )
+                        if status == 304:
+                            return response, b""
+                        if status >= 300:
+                            raise HarvestError(
+                                str(response.url), f"réponse HTTP {status} sans adresse de redirection"
+                            )
+                        return response, _read_capped(response, policy.max_bytes)
+                else:
+                    raise HarvestError(url, f"plus de {MAX_REDIRECTS} redirections : abandon")
         except httpx.TimeoutException:
+            if time.monotonic() >= deadline:
+                raise _too_slow(url, policy) from None
             cause = f"pas de réponse dans le délai de {policy.timeout:g} s"
         except httpx.TransportError as exc:
             cause = f"connexion impossible ({type(exc).__name__}: {exc})"
@@ -137,6 +177,14 @@ def request(
             raise HarvestError(url, f"URL invalide ({exc})") from exc
     tries = "tentative" if attempts == 1 else "tentatives"
     raise HarvestError(url, f"{cause} ({attempts} {tries})")
+
+
+def _too_slow(url: str, policy: HttpPolicy) -> HarvestError:
+    return HarvestError(
+        url,
+        f"téléchargement non terminé dans le délai total de {policy.timeout:g} s "
+        "(TERRITOIRE_HARVEST_TIMEOUT) : le serveur répond trop lentement ou pas du tout",
+    )
 
 
 def _error_detail(response: httpx.Response, limit: int = 4096) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -192,14 +193,26 @@ def _ows_exception(text: str) -> bytes:
 class ReplayServer:
     """A ThreadingHTTPServer on 127.0.0.1 (port 0 by default) dispatching GETs to routes.
 
+    ``host`` may be another loopback address (``127.0.0.2``): a second "internal host" for the tests
+    that check a feed cannot lead the harvest to it. With ``tls`` (a server-side SSL context) it
+    answers HTTPS.
+
     A route key is a path, optionally with query parameters that must all be present
     (``/api/3/action/package_show?id=foo``); the most specific matching key wins.
     """
 
-    def __init__(self, routes: Mapping[str, Route] | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        routes: Mapping[str, Route] | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[Request] = []
         self._port = port
+        self._host = host
+        self._tls = tls
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -207,13 +220,15 @@ class ReplayServer:
     def base_url(self) -> str:
         assert self._server is not None, "server not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
     def start(self) -> ReplayServer:
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), _handler_for(self))
+        server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+        if self._tls is not None:
+            server.socket = self._tls.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         server.block_on_close = False  # a slow route must not hold the test run at shutdown
         self._server = server
@@ -270,7 +285,10 @@ def _handler_for(replay: ReplayServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 if reply.status != 304:
-                    self.wfile.write(reply.body)
+                    try:
+                        self.wfile.write(reply.body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client refused the body (too large, or past its deadline)
                 return
             # Streamed body with no length: HTTP/1.0 semantics, the body ends when we close.
             self.send_header("Connection", "close")

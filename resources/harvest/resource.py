@@ -39,8 +39,35 @@ class Harvester(dg.ConfigurableResource):
     retries: int = int(_env_float("TERRITOIRE_HARVEST_RETRIES", 3))
     backoff: float = _env_float("TERRITOIRE_HARVEST_BACKOFF", 1.0)
 
+    @classmethod
+    def from_environment(cls) -> Harvester:
+        """The settings ``TERRITOIRE_HARVEST_*`` hold now (the field defaults were read at import)."""
+        return cls(
+            timeout=_env_float("TERRITOIRE_HARVEST_TIMEOUT", 60.0),
+            max_bytes=int(_env_float("TERRITOIRE_HARVEST_MAX_BYTES", float(1 << 30))),
+            retries=int(_env_float("TERRITOIRE_HARVEST_RETRIES", 3)),
+            backoff=_env_float("TERRITOIRE_HARVEST_BACKOFF", 1.0),
+        )
+
     def fetch(self, entry: Mapping[str, Any], previous: Mapping[str, Any] | None) -> Harvested:
         policy = HttpPolicy(
             timeout=self.timeout, max_bytes=self.max_bytes, retries=self.retries, backoff=self.backoff
         )
         return harvest(expand_settings(dict(entry)), previous, policy)
+
+
+class Prefetched:
+    """Stands in for :class:`Harvester` in a run whose download was already made elsewhere.
+
+    ``territoire run`` downloads feeds in background threads (a network wait, not work for Dagster),
+    then materialises the partition in its own thread with this object as the ``harvester`` resource:
+    the asset archives what was fetched, or fails with the harvest's own error.
+    """
+
+    def __init__(self, outcome: Harvested | BaseException) -> None:
+        self._outcome = outcome
+
+    def fetch(self, entry: Mapping[str, Any], previous: Mapping[str, Any] | None) -> Harvested:
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from resources.harvest import Harvested, HarvestError, HttpPolicy, previous_sha
+from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 FETCH_ROWS = 10_000
@@ -40,13 +40,6 @@ def expand_url(url: str, environ: Mapping[str, str] | None = None) -> str:
     return _REFERENCE.sub(value, url)
 
 
-def masked(url: str) -> str:
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<URL de base de données illisible>"
-
-
 def harvest_sql(
     entry: Mapping[str, Any],
     previous: Mapping[str, Any] | None,
@@ -56,7 +49,7 @@ def harvest_sql(
 ) -> Harvested:
     policy = policy or HttpPolicy()
     url = expand_url(str(entry["url"]), environ)
-    shown = masked(url)
+    shown = mask_url(url)
     try:
         password = sa.make_url(url).password
     except sa.exc.ArgumentError as exc:
@@ -116,6 +109,12 @@ def harvest_sql(
 
 def _connect_args(url: str, policy: HttpPolicy) -> dict[str, Any]:
     backend = sa.make_url(url).get_backend_name()
-    if backend in ("postgresql", "mysql", "mariadb"):
+    if backend == "postgresql":
+        # The harvest timeout bounds the query too, on the server, where a stuck query is cancelled.
+        return {
+            "connect_timeout": max(1, int(policy.timeout)),
+            "options": f"-c statement_timeout={max(1, int(policy.timeout * 1000))}",
+        }
+    if backend in ("mysql", "mariadb"):
         return {"connect_timeout": max(1, int(policy.timeout))}
     return {}

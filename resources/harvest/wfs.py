@@ -33,7 +33,7 @@ import shapely
 from defusedxml import DefusedXmlException
 
 from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
-from resources.harvest.http import request
+from resources.harvest.http import decode_json, request
 
 _JSON_FORMATS = ("application/geo+json", "application/json", "geojson", "json")
 
@@ -172,10 +172,9 @@ def harvest_wfs(
 def _page_features(body: bytes, where: str) -> list[dict[str, Any]]:
     """One page as GeoJSON features in EPSG:4326."""
     if body.lstrip()[:1] in (b"{", b"["):
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise HarvestError(where, f"page GeoJSON illisible ({exc})") from exc
+        document = decode_json(body, where)
+        if not isinstance(document, dict):
+            raise HarvestError(where, "page GeoJSON illisible : un objet FeatureCollection était attendu")
         return _geojson_to_wgs84(document.get("features") or [], _geojson_crs(document), where)
     root = _parse_xml(body, where)
     if root.tag.endswith("ExceptionReport"):
