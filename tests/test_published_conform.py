@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -39,7 +40,8 @@ def demo(tmp_path_factory) -> tuple[Path, str]:
     from conftest import _create_database, _drop_database
 
     home = tmp_path_factory.mktemp("demo-home")
-    url = _create_database(f"territoire_test_{home.name.replace('-', '_')[-20:]}")
+    # A unique name: pytest's temporary folder names repeat across sessions and machines' runs.
+    url = _create_database(f"territoire_test_{uuid.uuid4().hex[:10]}")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TERRITOIRE_HOME", str(home))
         patch.setenv("DAGSTER_HOME", str(home / "dagster"))
