@@ -22,7 +22,13 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 system:
 	./scripts/install-system.sh
 
-install: system $(VENV)/.installed
+# The portal's front-end assets (Swagger UI), from the npm registry through the lock file; served by
+# the portal itself, never from a CDN. --ignore-scripts: no install script phones home.
+portal/static/node_modules/.installed: portal/static/package.json portal/static/package-lock.json
+	npm ci --prefix portal/static --ignore-scripts --no-audit --no-fund
+	touch $@
+
+install: system $(VENV)/.installed portal/static/node_modules/.installed
 
 demo: install
 	$(BIN)/territoire demo

@@ -496,6 +496,20 @@ def approve(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port d'écoute")] = 8000,
+) -> None:
+    """Lance le portail : l'API du territoire publié (/api/), OGC API – Features (/ogc/), tuiles (/tiles/)."""
+    from portal.server import serve as run_portal
+
+    try:
+        run_portal(host=host, port=port, home=str(_home()))
+    except (LookupError, ConnectionError) as exc:
+        _fail(str(exc), code=3)
+
+
+@app.command()
 def dev(
     port: Annotated[int, typer.Option(help="port de l'interface Dagster")] = 3000,
 ) -> None:

@@ -1,0 +1,417 @@
+"""Every SQL statement of the portal.
+
+Kept apart from ``resources/warehouse.py`` on purpose: the platform's writer resource connects as the
+owner role and changes the warehouse; the portal is a read-only consumer, connected as its own login
+role (``territoire_portal``, a member of ``territoire_analyst`` that may also read
+``meta.publications``), in read-only transactions under a statement timeout. Nothing here writes data;
+``provision_role`` only creates that login role, with the platform's administrator URL, when no
+``TERRITOIRE_PORTAL_URL`` is given.
+
+Identifiers (tables, fields) come from the registry and the schemas and are quoted with
+``psycopg.sql.Identifier``; every value travels as a parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from psycopg import sql
+
+from portal.columns import Column, PublishedDataset
+from portal.request import Filter, Query
+
+PORTAL_ROLE = "territoire_portal"
+ANALYST_ROLE = "territoire_analyst"  # resources.warehouse.ANALYST_ROLE (created by Warehouse.setup)
+_PUBLISHED = ("published", "approved")
+# Text a spreadsheet would run as a formula (OWASP CSV injection), as the published CSV neutralises
+# it (assets/publish.py): prefixed with a quote, unless it is a plain decimal number.
+_FORMULA = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+# -- the portal's role -------------------------------------------------------------------------------
+
+
+def portal_password(admin_url: str) -> str | None:
+    """The portal role's password, derived from the administrator's: stable across processes and
+    restarts with nothing stored, and known only to whoever knows the administrator's password. None
+    when the administrator has no password (trust or peer authentication): the role gets none either."""
+    password = sa.make_url(admin_url).password
+    if not password:
+        return None
+    return hmac.new(str(password).encode(), b"territoire-portal-role", hashlib.sha256).hexdigest()
+
+
+def provision_role(admin_url: str, statement_timeout_ms: int) -> str:
+    """Create (or refresh) ``territoire_portal`` with the administrator's URL; the portal's libpq URL.
+
+    The role logs in, inherits ``territoire_analyst`` (SELECT on ``published``), may read
+    ``meta.publications`` (versions and dates), and its sessions are read-only with a statement
+    timeout even if the portal's own settings were bypassed.
+    """
+    url = sa.make_url(admin_url).set(drivername="postgresql")
+    password = portal_password(admin_url)
+    role = sql.Identifier(PORTAL_ROLE)
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('territoire/portal-role'))")
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ANALYST_ROLE,)).fetchone():
+                raise LookupError(
+                    f"Le rôle {ANALYST_ROLE} n'existe pas : lancez d'abord « territoire run » (ou la mise en "
+                    "place de l'entrepôt) pour que le portail ait quelque chose à lire."
+                )
+            conn.execute(
+                sql.SQL(
+                    "DO $$ BEGIN CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                ).format(role)
+            )
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(password)))
+            conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(role))
+            conn.execute(
+                sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
+                    role, sql.Literal(f"{int(statement_timeout_ms)}ms")
+                )
+            )
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ANALYST_ROLE), role))
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA meta TO {}").format(role))
+            conn.execute(sql.SQL("GRANT SELECT ON meta.publications TO {}").format(role))
+    portal = url.set(username=PORTAL_ROLE, password=password)
+    return portal.render_as_string(hide_password=False)
+
+
+def session_settings(statement_timeout_ms: int) -> list[sql.Composable]:
+    """Run on every new pooled connection."""
+    return [
+        sql.SQL("SET statement_timeout = {}").format(sql.Literal(f"{int(statement_timeout_ms)}ms")),
+        sql.SQL("SET idle_in_transaction_session_timeout = '60s'"),
+        sql.SQL("SET default_transaction_read_only = on"),
+        sql.SQL("SET TIME ZONE 'Europe/Paris'"),
+    ]
+
+
+async def whoami(conn: psycopg.AsyncConnection) -> tuple[str, bool]:
+    row = await (
+        await conn.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+    ).fetchone()
+    return row[0], row[1]
+
+
+# -- versions ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Version:
+    version: int
+    published_at: datetime
+    rows: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The version a request reads, and whether it is the current one (read from ``published.<t>``)."""
+
+    table: str
+    version: int
+    published_at: datetime
+    rows: int
+    current: bool
+
+
+async def current_versions(conn: psycopg.AsyncConnection) -> dict[str, Version]:
+    """The current published version of every dataset table that has one."""
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (dataset) dataset, version, published_at, rows FROM meta.publications "
+        "WHERE status = ANY(%s) ORDER BY dataset, version DESC",
+        (list(_PUBLISHED),),
+    )
+    return {r[0]: Version(r[1], r[2], r[3]) for r in await cur.fetchall()}
+
+
+async def versions(conn: psycopg.AsyncConnection, table: str) -> list[Version]:
+    cur = await conn.execute(
+        "SELECT version, published_at, rows FROM meta.publications "
+        "WHERE dataset = %s AND status = ANY(%s) ORDER BY version",
+        (table, list(_PUBLISHED)),
+    )
+    return [Version(*r) for r in await cur.fetchall()]
+
+
+async def snapshot(
+    conn: psycopg.AsyncConnection, table: str, *, version: int | None = None, as_of: datetime | None = None
+) -> Snapshot | None:
+    """The version asked for (the current one by default, else by number or by date); None when there
+    is no such published version."""
+    known = await versions(conn, table)
+    if not known:
+        return None
+    current = known[-1]
+    if version is not None:
+        chosen = next((v for v in known if v.version == version), None)
+    elif as_of is not None:
+        chosen = next((v for v in reversed(known) if v.published_at <= as_of), None)
+    else:
+        chosen = current
+    if chosen is None:
+        return None
+    return Snapshot(table, chosen.version, chosen.published_at, chosen.rows, chosen is current)
+
+
+# -- records -----------------------------------------------------------------------------------------
+
+
+class _Params:
+    """Named parameters, so pieces of SQL can be composed in any order."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any, cast: str | None = None) -> sql.Composable:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        placeholder = sql.Placeholder(name)
+        return sql.SQL("{}::{}").format(placeholder, sql.SQL(cast)) if cast else placeholder
+
+
+def _source(snap: Snapshot, params: _Params) -> tuple[sql.Composable, list[sql.Composable]]:
+    """The relation holding ``snap``'s rows, and the conditions that select them."""
+    if snap.current:
+        return sql.Identifier("published", snap.table), []
+    from resources.warehouse import derived_name
+
+    history = sql.Identifier("published", derived_name(snap.table, "_history"))
+    v = params(snap.version, "integer")
+    return history, [sql.SQL("version_from <= {v} AND (version_to IS NULL OR version_to > {v})").format(v=v)]
+
+
+def _condition(flt: Filter, params: _Params) -> sql.Composable:
+    col = sql.Identifier(flt.column.name)
+    cast = flt.column.sql_type
+    op = flt.operator
+    if op == "isnull":
+        return sql.SQL("{} IS NULL").format(col)
+    if op == "isnotnull":
+        return sql.SQL("{} IS NOT NULL").format(col)
+    if op == "contains":
+        pattern = "%" + flt.values[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return sql.SQL("{}::text ILIKE {}").format(col, params(pattern))
+    if op == "in":
+        return sql.SQL("{} = ANY({})").format(col, params(list(flt.values), f"{cast}[]"))
+    value = params(flt.values[0], cast)
+    if flt.column.is_json:
+        col, value = sql.SQL("{}::text").format(col), params(flt.values[0])
+    symbol = {
+        "exact": "=",
+        "differs": "IS DISTINCT FROM",
+        "less": "<=",
+        "greater": ">=",
+        "strictly_less": "<",
+        "strictly_greater": ">",
+    }[op]
+    return sql.SQL("{} {} {}").format(col, sql.SQL(symbol), value)
+
+
+def _where(published: PublishedDataset, query: Query, snap: Snapshot, params: _Params):
+    source, conditions = _source(snap, params)
+    conditions += [_condition(f, params) for f in query.filters]
+    if query.bbox is not None and published.geometry is not None:
+        conditions.append(
+            sql.SQL("{} && ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+                sql.Identifier(published.geometry.name), *(params(v, "float8") for v in query.bbox)
+            )
+        )
+    where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+    return source, where
+
+
+_TIE = sql.SQL("producer, batch_id, coalesce(source_row, -1)")
+_FILE_ORDER = sql.SQL("producer, source_row")
+
+
+def _order(query: Query) -> sql.Composable:
+    if query.sort is None:
+        return _TIE
+    direction = sql.SQL("DESC" if query.descending else "ASC")
+    return sql.SQL("{} {} NULLS LAST, {}").format(sql.Identifier(query.sort.name), direction, _TIE)
+
+
+def _after(query: Query, key: tuple, params: _Params) -> sql.Composable:
+    """Rows strictly after ``key`` in the page order (sort value NULLS LAST, then lineage)."""
+    producer, batch_id, source_row = key[-3:]
+    tie = sql.SQL("({}) > ({}, {}, {})").format(
+        _TIE, params(producer, "text"), params(batch_id, "text"), params(source_row, "integer")
+    )
+    if query.sort is None:
+        return tie
+    col = sql.Identifier(query.sort.name)
+    if key[0] is None:
+        return sql.SQL("({} IS NULL AND {})").format(col, tie)
+    value = params(key[0], query.sort.sql_type)
+    beyond = sql.SQL("<" if query.descending else ">")
+    return sql.SQL("({col} {beyond} {v} OR ({col} = {v} AND {tie}) OR {col} IS NULL)").format(
+        col=col, beyond=beyond, v=value, tie=tie
+    )
+
+
+def json_value(column: Column, ref: sql.Composable) -> sql.Composable:
+    """The column as a JSON value: geometries as GeoJSON objects, the rest as PostgreSQL's to_json."""
+    if column.is_geometry:
+        return sql.SQL("ST_AsGeoJSON({})::json").format(ref)
+    return ref
+
+
+def text_value(column: Column, ref: sql.Composable) -> sql.Composable:
+    """The column as the published CSV writes it (assets/publish.py): EWKT geometries, true/false,
+    ISO 8601 date-times, formulas neutralised."""
+    if column.is_geometry:
+        return sql.SQL("ST_AsEWKT({})").format(ref)
+    if column.type in ("boolean", "datetime"):
+        return sql.SQL("to_json({})#>>'{{}}'").format(ref)
+    if column.type == "number":
+        # The published file writes numbers as Python floats do: "890.0", "0.5", "1e+16".
+        return sql.SQL("regexp_replace({}::float8::text, '^(-?[0-9]+)$', '\\1.0')").format(ref)
+    if column.sql_type == "text" and not column.is_json:
+        return sql.SQL("CASE WHEN {r} ~ {f} AND {r} !~ {n} THEN '''' || {r} ELSE {r} END").format(
+            r=ref, f=sql.Literal(_FORMULA), n=sql.Literal(_PLAIN_NUMBER)
+        )
+    return sql.SQL("{}::text").format(ref)
+
+
+def binary_value(column: Column, ref: sql.Composable) -> sql.Composable:
+    """The column for a Parquet file: geometries as WKB (GeoParquet), the rest as text that pyarrow
+    casts to the column's type (no formula neutralising: no spreadsheet runs a Parquet cell)."""
+    if column.is_geometry:
+        return sql.SQL("ST_AsBinary({})").format(ref)
+    if column.type in ("boolean", "datetime"):
+        return sql.SQL("to_json({})#>>'{{}}'").format(ref)
+    return sql.SQL("{}::text").format(ref)
+
+
+def _keys(query: Query) -> list[sql.Composable]:
+    keys = [sql.SQL("r.producer"), sql.SQL("r.batch_id"), sql.SQL("r.source_row")]
+    if query.sort is not None:
+        keys.insert(0, sql.SQL("r.{}::text").format(sql.Identifier(query.sort.name)))
+    return keys
+
+
+def _selected(published: PublishedDataset, query: Query) -> list[Column]:
+    return list(query.columns) or list(published.columns)
+
+
+async def records(
+    conn: psycopg.AsyncConnection,
+    published: PublishedDataset,
+    query: Query,
+    snap: Snapshot,
+    after: tuple | None,
+    limit: int,
+) -> list[tuple[str, tuple]]:
+    """Up to ``limit`` rows after ``after``: (row as JSON text, its page key)."""
+    params = _Params()
+    source, where = _where(published, query, snap, params)
+    if after is not None:
+        where = sql.SQL("{} AND {}").format(where, _after(query, after, params))
+    columns = _selected(published, query)
+    outputs = sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(
+            json_value(c, sql.SQL("r.{}").format(sql.Identifier(c.name))), sql.Identifier(c.name)
+        )
+        for c in columns
+    )
+    statement = sql.SQL(
+        "SELECT to_json(x)::text, {keys} FROM (SELECT * FROM {source} WHERE {where} ORDER BY {order} "
+        "LIMIT {limit}) r, LATERAL (SELECT {outputs}) x ORDER BY {outer}"
+    ).format(
+        keys=sql.SQL(", ").join(_keys(query)),
+        source=source,
+        where=where,
+        order=_order(query),
+        limit=params(limit, "integer"),
+        outputs=outputs,
+        outer=_outer_order(query),
+    )
+    cur = await conn.execute(statement, params.values)
+    return [(row[0], tuple(row[1:])) for row in await cur.fetchall()]
+
+
+def _outer_order(query: Query) -> sql.Composable:
+    tie = sql.SQL("r.producer, r.batch_id, coalesce(r.source_row, -1)")
+    if query.sort is None:
+        return tie
+    direction = sql.SQL("DESC" if query.descending else "ASC")
+    return sql.SQL("r.{} {} NULLS LAST, {}").format(sql.Identifier(query.sort.name), direction, tie)
+
+
+async def count(
+    conn: psycopg.AsyncConnection, published: PublishedDataset, query: Query, snap: Snapshot
+) -> int:
+    params = _Params()
+    source, where = _where(published, query, snap, params)
+    cur = await conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE {}").format(source, where), params.values)
+    return (await cur.fetchone())[0]
+
+
+# -- exports -----------------------------------------------------------------------------------------
+
+
+def export_statement(
+    published: PublishedDataset, query: Query, snap: Snapshot, fmt: str
+) -> tuple[sql.Composable, dict[str, Any], list[Column]]:
+    """The statement streaming the whole filtered result, one row per record, ready for ``fmt``:
+    ``csv``/``parquet`` (one text value per column), ``json`` (a JSON object), ``geojson`` (a Feature)."""
+    params = _Params()
+    source, where = _where(published, query, snap, params)
+    columns = _selected(published, query)
+    inner = sql.SQL("(SELECT * FROM {} WHERE {}{})").format(
+        source,
+        where,
+        # Without a sort, the published file's order (resources/warehouse.py read_table).
+        sql.SQL(" ORDER BY {}").format(_order(query) if query.sort is not None else _FILE_ORDER),
+    )
+
+    def ref(column: Column) -> sql.Composable:
+        return sql.SQL("r.{}").format(sql.Identifier(column.name))
+
+    if fmt == "json":
+        outputs = sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(json_value(c, ref(c)), sql.Identifier(c.name)) for c in columns
+        )
+        statement = sql.SQL("SELECT to_json(x)::text FROM {} r, LATERAL (SELECT {}) x").format(inner, outputs)
+    elif fmt == "geojson":
+        geometry = published.geometry
+        properties = [c for c in columns if c != geometry] or [
+            c for c in published.columns if c.name == "producer"
+        ]
+        outputs = sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(json_value(c, ref(c)), sql.Identifier(c.name)) for c in properties
+        )
+        statement = sql.SQL(
+            "SELECT json_build_object('type', 'Feature', 'geometry', ST_AsGeoJSON({g})::json, "
+            "'properties', to_json(x))::text FROM {inner} r, LATERAL (SELECT {o}) x"
+        ).format(g=ref(geometry), inner=inner, o=outputs)
+    elif fmt == "parquet":
+        outputs = sql.SQL(", ").join(binary_value(c, ref(c)) for c in columns)
+        statement = sql.SQL("SELECT {} FROM {} r").format(outputs, inner)
+    else:
+        outputs = sql.SQL(", ").join(text_value(c, ref(c)) for c in columns)
+        statement = sql.SQL("SELECT {} FROM {} r").format(outputs, inner)
+    return statement, params.values, columns
+
+
+async def stream(
+    conn: psycopg.AsyncConnection, statement: sql.Composable, values: dict[str, Any], batch: int
+) -> AsyncIterator[list[tuple]]:
+    """Rows of ``statement`` in batches, through a server-side cursor: memory stays flat."""
+    async with conn.transaction():
+        async with conn.cursor(name="portal_export") as cur:
+            cur.itersize = batch
+            await cur.execute(statement, values)
+            while rows := await cur.fetchmany(batch):
+                yield rows
