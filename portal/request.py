@@ -107,8 +107,8 @@ def _filter(published: PublishedDataset, name: str, value: str) -> Filter:
     if column.is_geometry:
         raise bad(
             name,
-            f"Le champ « {column.name} » est une géométrie : filtrez-le avec bbox=minlon,minlat,maxlon,maxlat "
-            "ou __isnull.",
+            f"Le champ « {column.name} » est une géométrie : filtrez-le avec "
+            "bbox=minlon,minlat,maxlon,maxlat ou __isnull.",
         )
     if operator == "contains":
         if value == "":
@@ -180,7 +180,8 @@ def _options(published: PublishedDataset, query: Query, seen: dict[str, str]) ->
         if unknown or not names:
             raise bad(
                 "columns",
-                f"Champs inconnus : {', '.join(unknown) or '(aucun champ)'}. Champs : {', '.join(published.names)}.",
+                f"Champs inconnus : {', '.join(unknown) or '(aucun champ)'}. "
+                f"Champs : {', '.join(published.names)}.",
             )
         options["columns"] = tuple(published.column(n) for n in dict.fromkeys(names))
     if "page_size" in seen:

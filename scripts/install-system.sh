@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the platform needs: PostgreSQL with PostGIS (the embedded warehouse and the tests)
-# and Chromium (the browser tests of the reports). Installs only what is missing; Debian/Ubuntu only.
+# Chromium (the browser tests of the reports) and npm (the portal's front-end assets). Installs only what is missing; Debian/Ubuntu only.
 set -euo pipefail
 
 have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
@@ -17,6 +17,8 @@ if ! have_postgis; then
     want+=(postgis)
   fi
 fi
+# npm installs the portal's front-end assets from its lock file (portal/static).
+if ! command -v npm >/dev/null 2>&1; then want+=(npm); fi
 if [ "${TERRITOIRE_SKIP_BROWSER:-0}" != 1 ] && ! have_chromium; then want+=(chromium); fi
 
 if [ ${#want[@]} -eq 0 ]; then exit 0; fi
