@@ -156,7 +156,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _extra_routers(app: FastAPI, portal: Portal) -> None:
-    pass
+    from portal.ogc import ogc_router
+
+    app.include_router(ogc_router(portal))
 
 
 # -- caching -----------------------------------------------------------------------------------------
@@ -192,6 +194,12 @@ def _not_modified(request: Request, etag: str, last_modified: str) -> Response |
         except (TypeError, ValueError):
             pass
     return None
+
+
+def conditional(request: Request, published_at, *parts: Any) -> tuple[str, str, Response | None]:
+    """The validators of this representation, and the 304 to answer when the client holds it."""
+    etag, modified = _validators(request, published_at, *parts)
+    return etag, modified, _not_modified(request, etag, modified)
 
 
 def _cached(response: Response, etag: str, last_modified: str) -> Response:

@@ -341,6 +341,80 @@ def test_schemathesis_finds_no_server_error(territory):
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+# -- OGC API – Features and vector tiles -------------------------------------------------------------
+
+
+def test_ogc_landing_conformance_and_collections_as_qgis_reads_them(territory, api):
+    landing = api.get("/ogc").json()
+    rels = {link["rel"] for link in landing["links"]}
+    assert {"self", "service-desc", "conformance", "data"} <= rels
+    conformance = api.get("/ogc/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conformance
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in conformance
+    collections = api.get("/ogc/collections").json()["collections"]
+    assert [c["id"] for c in collections] == ["dae"]  # subventions has no geometry
+    extent = _sql(
+        territory,
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT ST_Extent(geom) e FROM published.dae) s",
+    )[0]
+    assert collections[0]["extent"]["spatial"]["bbox"][0] == pytest.approx(list(extent))
+    assert api.get("/ogc/collections/subventions").status_code == 404
+    assert api.get("/ogc", params={"f": "html"}).headers["content-type"].startswith("text/html")
+
+
+def test_ogc_items_page_with_next_links_and_bbox(territory, api):
+    box = "0.60,47.30,0.70,47.40"
+    expected = _sql(
+        territory,
+        "SELECT count(*) FROM published.dae WHERE geom && ST_MakeEnvelope(0.60, 47.30, 0.70, 47.40, 4326)",
+    )[0][0]
+    assert expected > 3
+    url, ids = "/ogc/collections/dae/items", []
+    response = api.get(url, params={"bbox": box, "limit": 3})
+    while True:
+        body = response.json()
+        assert body["type"] == "FeatureCollection" and body["numberReturned"] == len(body["features"]) <= 3
+        ids += [f["id"] for f in body["features"]]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        if not nxt:
+            break
+        response = api.get(nxt[0])
+    assert len(ids) == len(set(ids)) == expected
+    one = api.get(f"/ogc/collections/dae/items/{ids[0]}").json()
+    assert one["id"] == ids[0] and one["geometry"]["type"] == "Point"
+    assert api.get("/ogc/collections/dae/items/inconnu.1").status_code == 404
+    assert api.get(url, params={"f": "html", "limit": 2}).headers["content-type"].startswith("text/html")
+    assert api.get(url, params={"limit": "beaucoup"}).json()["parametre"] == "limit"
+
+
+def test_vector_tiles_hold_the_points_of_their_tile(territory, api):
+    import math
+
+    import mapbox_vector_tile
+
+    lon, lat = _sql(
+        territory, "SELECT ST_X(geom), ST_Y(geom) FROM published.dae WHERE geom IS NOT NULL LIMIT 1"
+    )[0]
+    z = 12
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    expected = _sql(
+        territory,
+        "SELECT count(*) FROM published.dae "
+        "WHERE ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s))",
+        (z, x, y),
+    )[0][0]
+    response = api.get(f"/tiles/dae/{z}/{x}/{y}.pbf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    layer = mapbox_vector_tile.decode(response.content)["dae"]
+    assert len(layer["features"]) == expected > 0
+    assert "nom" in layer["features"][0]["properties"]
+    assert api.get(f"/tiles/dae/{z}/{2**z}/0.pbf").status_code == 400
+    assert api.get("/tiles/subventions/0/0/0.pbf").status_code == 404
+
+
 # -- last: a publication while a client pages through ------------------------------------------------
 
 
