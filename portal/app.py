@@ -27,7 +27,7 @@ from portal import cursor as cursors
 from portal import exports, queries
 from portal.columns import PublishedDataset, published_datasets
 from portal.errors import ApiError, bad
-from portal.methods import ReadOnlyMethods
+from portal.methods import HEAD_MARK, ReadOnlyMethods
 from portal.request import MAX_PAGE_SIZE, parse_query
 from portal.request import Query as RecordsQuery
 
@@ -40,6 +40,7 @@ class Settings:
     conninfo: str
     registry: Registry
     statement_timeout_ms: int = 10_000
+    export_timeout_ms: int = 300_000
     pool_size: int = 10
 
 
@@ -386,6 +387,10 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
         etag, modified = _validators(request, snap.published_at, snap.version)
         if (early := _not_modified(request, etag, modified)) is not None:
             return early
+        suffix = "" if snap.current else f"-v{snap.version}"
+        headers = {"Content-Disposition": f'attachment; filename="{published.id}{suffix}.{fmt}"'}
+        if request.scope.get(HEAD_MARK):
+            return _cached(Response(media_type=exports.MEDIA_TYPES[fmt], headers=headers), etag, modified)
         statement, values, selected = queries.export_statement(published, query, snap, fmt)
 
         async def batches() -> AsyncIterator[list[tuple]]:
@@ -395,7 +400,9 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
                 live, live_values = statement, values
                 if again is not None and again.current != snap.current:
                     live, live_values, _ = queries.export_statement(published, query, again, fmt)
-                async for rows in queries.stream(conn, live, live_values, EXPORT_BATCH):
+                async for rows in queries.stream(
+                    conn, live, live_values, EXPORT_BATCH, portal.settings.export_timeout_ms
+                ):
                     yield rows
 
         if fmt == "csv":
@@ -404,8 +411,6 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
             body = exports.parquet_body(selected, batches())
         else:
             body = exports.json_body(batches(), geojson=fmt == "geojson")
-        suffix = "" if snap.current else f"-v{snap.version}"
-        headers = {"Content-Disposition": f'attachment; filename="{published.id}{suffix}.{fmt}"'}
         response = StreamingResponse(body, media_type=exports.MEDIA_TYPES[fmt], headers=headers)
         return _cached(response, etag, modified)
 

@@ -12,6 +12,7 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 ALLOWED = "GET, HEAD, OPTIONS"
+HEAD_MARK = "territoire.head"
 
 
 class ReadOnlyMethods:
@@ -27,7 +28,8 @@ class ReadOnlyMethods:
             await self.app(scope, receive, send)
         elif method == "HEAD":
             # A copy: the server still sees HEAD in its own scope and drops the body.
-            await self.app(dict(scope, method="GET"), receive, send)
+            # HEAD_MARK lets a streaming route answer the headers without running its query.
+            await self.app(dict(scope, method="GET", **{HEAD_MARK: True}), receive, send)
         elif method == "OPTIONS":
             await self._options(scope, receive, send)
         else:

@@ -418,10 +418,21 @@ def export_statement(
 
 
 async def stream(
-    conn: psycopg.AsyncConnection, statement: sql.Composable, values: dict[str, Any], batch: int
+    conn: psycopg.AsyncConnection,
+    statement: sql.Composable,
+    values: dict[str, Any],
+    batch: int,
+    timeout_ms: int,
 ) -> AsyncIterator[list[tuple]]:
-    """Rows of ``statement`` in batches, through a server-side cursor: memory stays flat."""
+    """Rows of ``statement`` in batches, through a server-side cursor: memory stays flat.
+
+    An export's first fetch may sort the whole result (the published file's order): it gets its own,
+    longer, statement timeout, still bounded.
+    """
     async with conn.transaction():
+        await conn.execute(
+            sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(f"{int(timeout_ms)}ms"))
+        )
         async with conn.cursor(name="portal_export") as cur:
             cur.itersize = batch
             await cur.execute(statement, values)

@@ -278,6 +278,9 @@ def test_only_reading_methods_and_cors_for_get(api):
     assert api.delete("/api/datasets/subventions").status_code == 405
     head = api.head("/api/datasets/subventions")
     assert head.status_code == 200 and head.content == b""
+    head = api.head("/api/datasets/subventions/export.csv")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"].startswith("text/csv")
     options = api.options("/api/datasets")
     assert options.status_code == 204 and "GET" in options.headers["allow"]
     preflight = api.options(
