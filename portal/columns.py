@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.registry import Dataset, Registry
-from quality.schema import TableSchema, load_schema
+from quality.schema import Field, TableSchema, load_schema
 
 # The warehouse's lineage columns (resources.warehouse.LINEAGE), public in the published files too.
 LINEAGE = ("producer", "batch_id", "source_row")
@@ -36,6 +36,7 @@ class Column:
     type: str
     title: str = ""
     description: str = ""
+    field: Field | None = None  # the schema's field; None for the lineage columns
 
     @property
     def sql_type(self) -> str:
@@ -98,7 +99,7 @@ def published_datasets(registry: Registry) -> dict[str, PublishedDataset]:
 
 def _published(dataset: Dataset) -> PublishedDataset:
     schema = dataset_schema(dataset)
-    columns = [Column(f.name, f.type, f.title or "", f.description or "") for f in schema.fields]
+    columns = [Column(f.name, f.type, f.title or "", f.description or "", f) for f in schema.fields]
     columns += [
         Column("producer", "string", "Producteur", "Identifiant du producteur (registre territoire)"),
         Column("batch_id", "string", "Lot", "Lot d'origine de la ligne"),
