@@ -29,7 +29,8 @@ from portal.request import Filter, Query
 
 PORTAL_ROLE = "territoire_portal"
 ANALYST_ROLE = "territoire_analyst"  # resources.warehouse.ANALYST_ROLE (created by Warehouse.setup)
-_PUBLISHED = ("published", "approved")
+# A version was published when it has a date: the current one ('published' or 'approved') and those a
+# newer one replaced ('superseded' with superseded_by); a held version never had one.
 # Text a spreadsheet would run as a formula (OWASP CSV injection), as the published CSV neutralises
 # it (assets/publish.py): prefixed with a quote, unless it is a plain decimal number.
 _FORMULA = r"^[=+\-@\t\r]"
@@ -129,8 +130,7 @@ async def current_versions(conn: psycopg.AsyncConnection) -> dict[str, Version]:
     """The current published version of every dataset table that has one."""
     cur = await conn.execute(
         "SELECT DISTINCT ON (dataset) dataset, version, published_at, rows FROM meta.publications "
-        "WHERE status = ANY(%s) ORDER BY dataset, version DESC",
-        (list(_PUBLISHED),),
+        "WHERE published_at IS NOT NULL ORDER BY dataset, version DESC",
     )
     return {r[0]: Version(r[1], r[2], r[3]) for r in await cur.fetchall()}
 
@@ -138,8 +138,8 @@ async def current_versions(conn: psycopg.AsyncConnection) -> dict[str, Version]:
 async def versions(conn: psycopg.AsyncConnection, table: str) -> list[Version]:
     cur = await conn.execute(
         "SELECT version, published_at, rows FROM meta.publications "
-        "WHERE dataset = %s AND status = ANY(%s) ORDER BY version",
-        (table, list(_PUBLISHED)),
+        "WHERE dataset = %s AND published_at IS NOT NULL ORDER BY version",
+        (table,),
     )
     return [Version(*r) for r in await cur.fetchall()]
 
