@@ -520,12 +520,15 @@ class Warehouse(dg.ConfigurableResource):
                     source_url text,
                     http_etag text,
                     http_last_modified text,
-                    recorded_at timestamptz NOT NULL DEFAULT now(),
+                    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                     CONSTRAINT batches_rows_conserved CHECK (rows_read = rows_accepted + rows_quarantined)
                 )
                 """
             )
             conn.execute("ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS sequence bigint")
+            # now() is the transaction's start: two batches recorded in one transaction (or a run
+            # that waited on the partition lock) would share or invert their times.
+            conn.execute("ALTER TABLE meta.batches ALTER COLUMN recorded_at SET DEFAULT clock_timestamp()")
             conn.execute(
                 "COMMENT ON COLUMN meta.batches.sequence IS 'Numéro du dépôt dans la séquence des dépôts : "
                 "les lots d''un producteur s''appliquent dans cet ordre'"
@@ -900,7 +903,7 @@ class Warehouse(dg.ConfigurableResource):
         conn.execute(
             sql.SQL(
                 "INSERT INTO meta.batches ({}) VALUES ({}) ON CONFLICT (batch_id) DO UPDATE SET {}, "
-                "recorded_at = now()"
+                "recorded_at = clock_timestamp()"
             ).format(columns, sql.SQL(", ").join(sql.Placeholder(c) for c in _BATCH_COLUMNS), updates),
             asdict(batch),
         )
