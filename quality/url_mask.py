@@ -87,3 +87,19 @@ def mask_url(url: str) -> str:
 def mask_urls_in(text: str) -> str:
     """``text`` with every URL it contains masked (drivers and HTTP libraries echo what they reached)."""
     return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
+
+
+def scrub_password(text: str, url: str) -> str:
+    """``text`` with the password of ``url`` (a database URL) replaced wherever it appears.
+
+    Drivers sometimes echo a connection string in their own format (``password=…``), which
+    :func:`mask_url` would not recognise as a URL: the known secret itself is removed.
+    """
+    from urllib.parse import unquote
+
+    password = urlsplit(url).password
+    if not password:
+        return text
+    for secret in {password, unquote(password)}:
+        text = text.replace(secret, MASK)
+    return text
