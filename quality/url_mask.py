@@ -11,7 +11,7 @@ lowest package, so that resources, assets, reports and the CLI all call this one
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 MASK = "***"
 
@@ -95,8 +95,6 @@ def scrub_password(text: str, url: str) -> str:
     Drivers sometimes echo a connection string in their own format (``password=…``), which
     :func:`mask_url` would not recognise as a URL: the known secret itself is removed.
     """
-    from urllib.parse import unquote
-
     password = urlsplit(url).password
     if not password:
         return text
