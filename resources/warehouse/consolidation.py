@@ -123,6 +123,8 @@ def consolidate(
     consolidation: Consolidation,
     held: list[str],
 ) -> Candidate:
+    """Build ``meta.candidate_<table>`` and its ``_duplicates`` in the caller's transaction (columns
+    ``fields``); ``held`` producers contribute their published rows instead of their new batch."""
     candidate = derived_name(table, "", prefix="candidate_")
     lost = derived_name(table, "_duplicates", prefix="candidate_")
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in fields)
