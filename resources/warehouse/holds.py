@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 
 from quality.holds import recorded_holds
+from resources.batch_log import held_version
 from resources.warehouse.batches import current_batches
 from resources.warehouse.consolidation import Consolidation
 from resources.warehouse.names import derived_name
@@ -173,15 +174,4 @@ def _takeovers(
 
 def held_versions(found: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows ``(dataset, version, diff)`` of held versions as ``Warehouse.holds`` returns them."""
-    result = []
-    for r in found.itertuples():
-        holds = recorded_holds(r.diff)
-        result.append(
-            {
-                "dataset": r.dataset,
-                "version": int(r.version),
-                "producers": [h["producer"] for h in holds],
-                "holds": holds,
-            }
-        )
-    return result
+    return [held_version(r.dataset, r.version, r.diff) for r in found.itertuples()]
