@@ -29,6 +29,8 @@ from assets.read.staged import RefusedFile, StreamedTable
 
 
 def stream_csv(path: Path, *, block_bytes: int | None, chunk_rows: int | None = None) -> StreamedTable:
+    """A delimited file as a :class:`StreamedTable`: whole (``block_bytes`` and ``chunk_rows`` None) or
+    in chunks of about ``chunk_rows`` rows."""
     plan = sniff_csv(path)
     if block_bytes is None:
         if chunk_rows is None:

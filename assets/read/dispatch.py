@@ -37,6 +37,7 @@ def read_table(path: Path, *, sheet: str | None = None) -> StagedTable:
     path = Path(path)
     kind, entries = _kind(path)
     if kind == "geo":
+        # GDAL (through pyogrio) takes a while to load: only geographic files pay for it.
         from assets.read.geo import read_geo
 
         return read_geo(path)

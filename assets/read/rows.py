@@ -62,6 +62,7 @@ def unique_headers(headers: list[str]) -> list[str]:
 
 
 def all_empty(frame: pd.DataFrame) -> np.ndarray:
+    """Mask of the rows whose every cell is empty (a line made only of separators is blank)."""
     mask = np.ones(len(frame), dtype=bool)
     for column in frame.columns:
         mask &= (frame[column] == "").to_numpy()
@@ -83,6 +84,7 @@ def drop_repeated_headers(frame: pd.DataFrame, header: list[str]) -> tuple[pd.Da
 
 
 def ragged_warnings(ragged: dict[str, list[int]], width: int) -> list[str]:
+    """French warnings for the rows shorter (``short``) or longer (``long``) than the header."""
     out = []
     if ragged["short"]:
         out.append(
@@ -100,5 +102,6 @@ def ragged_warnings(ragged: dict[str, list[int]], width: int) -> list[str]:
 
 
 def line_list(lines: list[int], shown: int = 10) -> str:
+    """The first ``shown`` line numbers, and how many more: a warning stays readable."""
     text = ", ".join(str(n) for n in lines[:shown])
     return text + (f" et {len(lines) - shown} autre(s)" if len(lines) > shown else "")

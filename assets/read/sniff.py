@@ -54,6 +54,8 @@ codecs.register_error("territoire-cp1252", _cp1252_or_latin1)
 
 @dataclass
 class CsvPlan:
+    """How to parse a delimited file, decided from its first bytes (and a UTF-8 scan of all of them)."""
+
     codec: str  # Python codec used to decode ("utf-8" when bytes are passed through)
     errors: str
     label: str  # encoding as reported
@@ -70,6 +72,7 @@ class CsvPlan:
 
 
 def sniff_csv(path: Path) -> CsvPlan:
+    """The plan for ``path``; raise :class:`RefusedFile` when it is empty, binary or undecodable."""
     size = path.stat().st_size
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)

@@ -29,6 +29,7 @@ from assets.read.staged import RefusedFile, StagedTable
 
 
 def read_xlsx(path: Path, sheet: str | None) -> StagedTable:
+    """Excel 2007+ (openpyxl, read-only: rows are streamed from the sheet XML)."""
     import openpyxl
 
     try:
@@ -102,6 +103,7 @@ def _xls_cell_text(cell: object, datemode: int) -> str:
 
 
 def read_ods(path: Path, sheet: str | None, entries: list[zipfile.ZipInfo]) -> StagedTable:
+    """OpenDocument (odfpy), ``entries`` being the zip's already-inspected members."""
     content = next(e for e in entries if e.filename == "content.xml")
     if content.file_size > MAX_ODS_CONTENT_BYTES:
         raise RefusedFile(
