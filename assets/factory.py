@@ -17,16 +17,15 @@ from assets.dataset_schema import dataset_schema
 from assets.failure import failure_message, is_transient, stage
 from assets.gtfs import read_gtfs_stops
 from assets.ingest import Ingested, ingest_file
-from assets.keys import asset_key, partitions_for
+from assets.keys import asset_key, harvest_pool, partitions_for
 from assets.territory import build_territory_assets
-from pipelines.registry import Dataset, Registry
-from pipelines.schedules import harvest_pool
 from quality.coverage import ALLOWED_AGE, FREQUENCY_LABELS_FR
 from quality.identity import ProducerIdentity
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
 from quality.schema import TableSchema
 from resources.harvest.resource import Harvester
+from resources.registry.model import Dataset, Registry
 from resources.store import ArchivedFile, Store
 from resources.warehouse import BatchRecord, Warehouse
 

@@ -6,10 +6,11 @@ import dagster as dg
 
 from assets.factory import build_dataset_assets
 from assets.keys import asset_key
-from pipelines.registry import Registry, load_registry
 from pipelines.schedules import build_schedules
 from pipelines.sensors import build_inbox_sensor, ingest_job_name
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
+from resources.registry.model import Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

@@ -18,12 +18,12 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from assets.factory import build_dataset_assets, harvest_request, pending_files
-from assets.keys import asset_key
+from assets.keys import asset_key, source_host
 from pipelines.reconcile import rewrite_reports, stale_publications
-from pipelines.registry import Dataset, Registry
-from pipelines.schedules import HOST_TAG, source_host
+from pipelines.schedules import HOST_TAG
 from resources.harvest import Harvested
 from resources.harvest.resource import Harvester, Prefetched
+from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

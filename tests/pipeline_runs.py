@@ -12,8 +12,9 @@ import dagster as dg
 
 from assets.factory import build_dataset_assets
 from assets.keys import asset_key
-from pipelines.registry import Dataset, Registry, load_registry
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
+from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

@@ -21,9 +21,9 @@ from assets.dataset_schema import dataset_schema
 from assets.factory import build_dataset_assets
 from assets.keys import asset_key
 from pipelines.demo import generate_demo
-from pipelines.registry import load_registry
 from quality.schema import load_schema
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

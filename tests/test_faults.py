@@ -27,9 +27,9 @@ from typer.testing import CliRunner
 
 from assets.factory import load_batch
 from pipelines.cli import app
-from pipelines.registry import load_registry
 from quality.schema import load_schema
 from resources import postgres_server
+from resources.registry.load import load_registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

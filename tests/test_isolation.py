@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from assets.factory import build_dataset_assets
 from assets.keys import asset_key
 from pipelines.cli import app
-from pipelines.registry import load_registry
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
 from resources.store import Store, safe_file_name, safe_id
 from resources.warehouse import Warehouse
 

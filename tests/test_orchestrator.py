@@ -18,7 +18,7 @@ from conftest import SHARED_SCHEMAS
 
 from assets.keys import asset_key
 from pipelines.definitions import build_definitions
-from pipelines.registry import load_registry
+from resources.registry.load import load_registry
 from resources.store import Store
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
