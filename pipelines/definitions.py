@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
+from assets.producer import build_dataset_assets
 from pipelines.schedules import build_schedules
 from pipelines.sensors import build_inbox_sensor, ingest_job_name
 from resources.harvest.resource import Harvester

@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from assets.dataset_schema import dataset_schema
-from assets.factory import ingest_archived
 from assets.portal import MANIFEST, read_manifest
+from assets.producer import ingest_archived
 from quality.reports.batch import report_paths, write_batch_report
 from resources.registry.model import Registry
 from resources.store import Store, sha256_file

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from assets.factory import build_dataset_assets, harvest_request, pending_files
 from assets.keys import asset_key, source_host
+from assets.producer import build_dataset_assets, harvest_request, pending_files
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
 from resources.harvest import Harvested

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
+from assets.producer import build_dataset_assets
 from resources.harvest.resource import Harvester
 from resources.registry.load import load_registry
 from resources.registry.model import Dataset, Registry

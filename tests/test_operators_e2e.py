@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import REFERENCE
 
-from assets.factory import build_dataset_assets
 from assets.gtfs import read_gtfs_stops
 from assets.keys import asset_key, harvest_pool, source_host
+from assets.producer import build_dataset_assets
 from assets.read import RefusedFile
 from pipelines.definitions import build_ingest_jobs
 from pipelines.demo import generate_demo

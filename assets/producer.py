@@ -1,4 +1,4 @@
-"""Asset factories: one asset graph per dataset of the registry, never written by hand.
+"""The per-producer assets of a dataset, built from the registry, never written by hand.
 
 ``<dataset>/harvested`` → ``<dataset>/harmonised`` (both partitioned by producer, built here) →
 ``<dataset>/territory`` → ``<dataset>/published`` (built in ``assets/territory.py``). The assets are
@@ -19,7 +19,7 @@ from assets.gtfs import read_gtfs_stops
 from assets.ingest import Ingested, ingest_file
 from assets.keys import asset_key, harvest_pool, partitions_for
 from assets.territory import build_territory_assets
-from quality.coverage import ALLOWED_AGE, FREQUENCY_LABELS_FR
+from quality.frequency import ALLOWED_AGE, LABELS_FR
 from quality.identity import ProducerIdentity
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
@@ -101,7 +101,7 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
                 FRESH,
                 asset=harmonised_key,
                 description="la dernière livraison est plus récente que sa fréquence ne l'exige "
-                f"({FREQUENCY_LABELS_FR.get(dataset.frequency, dataset.frequency)})",
+                f"({LABELS_FR.get(dataset.frequency, dataset.frequency)})",
             ),
         ],
     )
