@@ -12,6 +12,7 @@ silently apply.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -173,6 +174,15 @@ class Dataset(BaseModel):
     def _empty_geometry_is_none(cls, value: Any) -> Any:
         # ``geometry: {}`` has always meant "no lon/lat pair", as leaving the key out does.
         return None if value == {} else value
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Dataset:
+        """A copy; with ``update`` (a dataset with overridden rules), validated again, so that its
+        blocks are typed as the loaded ones are (pydantic's own copy would keep plain dicts)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        aliases = {name: f.alias for name, f in type(self).model_fields.items() if f.alias}
+        changes = {aliases.get(key, key): value for key, value in update.items()}
+        return type(self).model_validate({**self.model_dump(by_alias=True, exclude_unset=True), **changes})
 
     @property
     def schema_name(self) -> str:
