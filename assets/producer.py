@@ -6,20 +6,30 @@ thin: they move files and frames between the store, the pure transforms and the 
 the quality checks of the partition they ran.
 """
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from assets.dataset_schema import dataset_schema
 from assets.failure import failure_message, is_transient, stage
 from assets.gtfs import read_gtfs_stops
 from assets.ingest import Ingested, ingest_file
 from assets.keys import asset_key, harvest_pool, partitions_for
+from assets.partition_checks import (
+    CONSERVATION,
+    FRESH,
+    MIN_VALID_SHARE,
+    PRODUCER,
+    STRUCTURE,
+    VALID_SHARE,
+    batch_metadata,
+    freshness_check,
+    partition_checks,
+    summary,
+)
 from assets.territory import build_territory_assets
-from quality.frequency import ALLOWED_AGE, LABELS_FR
+from quality.frequency import LABELS_FR
 from quality.identity import ProducerIdentity
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
@@ -28,15 +38,6 @@ from resources.harvest.resource import Harvester
 from resources.registry.model import Dataset, Registry
 from resources.store import ArchivedFile, Store
 from resources.warehouse import BatchRecord, Warehouse
-
-CONSERVATION = "conservation"
-STRUCTURE = "structure"
-VALID_SHARE = "part_lignes_valides"
-FRESH = "fraicheur"
-PRODUCER = "producteur"
-# Below this share of valid rows a batch is flagged: the file probably has a systematic problem
-# (wrong columns, wrong schema) rather than a few bad rows.
-MIN_VALID_SHARE = 0.5
 
 
 def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.AssetsDefinition]:
@@ -118,10 +119,10 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
                     raise  # an outage: the partition fails and its files are retried next run
                 reports.append(record_failure(registry, dataset, store, warehouse, archived, exc))
                 context.log.error(reports[-1]["message"])
-            context.log.info(_summary(reports[-1]))
-        yield dg.MaterializeResult(metadata=_batch_metadata(reports))
-        yield from _checks(harmonised_key, reports)
-        yield _freshness(harmonised_key, dataset, warehouse.batches(dataset.table, producer))
+            context.log.info(summary(reports[-1]))
+        yield dg.MaterializeResult(metadata=batch_metadata(reports))
+        yield from partition_checks(harmonised_key, reports)
+        yield freshness_check(harmonised_key, dataset, warehouse.batches(dataset.table, producer))
         failed = [r for r in reports if r["status"] == "failed"]
         if failed:
             # After the checks and the other files: the partition is marked failed so the platform
@@ -326,101 +327,3 @@ def record_failure(
         "structure": [],
         "report_path": "",
     }
-
-
-def _summary(report: dict[str, Any]) -> str:
-    return (
-        f"{report['file_name']}: {report['status']}, read {report['rows_read']}, "
-        f"accepted {report['rows_accepted']}, quarantined {report['rows_quarantined']}"
-    )
-
-
-def _batch_metadata(reports: list[dict[str, Any]]) -> dict[str, Any]:
-    if not reports:
-        return {"new_batches": 0}
-    last = reports[-1]
-    return {
-        "new_batches": len(reports),
-        "batch_id": last["batch_id"],
-        "file_name": last["file_name"],
-        "status": last["status"],
-        "rows_read": last["rows_read"],
-        "rows_accepted": last["rows_accepted"],
-        "rows_quarantined": last["rows_quarantined"],
-        "schema_version_read": str(last.get("schema_version_read") or ""),
-        "report": dg.MetadataValue.path(last["report_path"]),
-        "message": last["message"] or "",
-        "refusal_reason": str(last.get("refusal_reason") or ""),
-        # Every batch of the run, for `territoire run`'s table (a partition may receive several files).
-        "batches": dg.MetadataValue.json(
-            [
-                {k: r[k] for k in ("file_name", "status", "rows_read", "rows_accepted", "rows_quarantined")}
-                | {
-                    "message": r["message"] if r["status"] == "failed" else "",
-                    "refusal_reason": str(r.get("refusal_reason") or ""),
-                }
-                for r in reports
-            ]
-        ),
-    }
-
-
-def _checks(key: dg.AssetKey, reports: list[dict[str, Any]]):
-    """The partition's checks, on the batches this run loaded (a run with none passes vacuously)."""
-    conserved = all(r["rows_read"] == r["rows_accepted"] + r["rows_quarantined"] for r in reports)
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name=CONSERVATION,
-        passed=conserved,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"batches": len(reports)},
-    )
-    missing = sorted({s["column"] for r in reports for s in r["structure"] if s["level"] == "error"})
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name=STRUCTURE,
-        passed=not missing,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"missing_required_columns": dg.MetadataValue.json(missing)},
-    )
-    foreign = [
-        {"file": r["file_name"], "column": f["column"], "value": f["value"], "rows": f["rows"]}
-        for r in reports
-        for f in r.get("identity") or []
-    ]
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name=PRODUCER,
-        passed=not foreign,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"other_authorities": dg.MetadataValue.json(foreign)},
-    )
-    loaded = [r for r in reports if r["status"] == "loaded"]
-    read = sum(r["rows_read"] for r in loaded)
-    share = (sum(r["rows_accepted"] for r in loaded) / read) if read else 1.0
-    refused = [r["file_name"] for r in reports if r["status"] == "refused"]
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name=VALID_SHARE,
-        passed=share >= MIN_VALID_SHARE and not refused,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"valid_share": float(share), "refused_files": dg.MetadataValue.json(refused)},
-    )
-
-
-def _freshness(key: dg.AssetKey, dataset: Dataset, batches: pd.DataFrame) -> dg.AssetCheckResult:
-    """Late when the last loaded delivery is older than the dataset's frequency allows (a warning)."""
-    loaded = batches[batches["status"] == "loaded"] if not batches.empty else batches
-    last = pd.Timestamp(loaded["received_at"].max()) if not loaded.empty else None
-    allowed = ALLOWED_AGE.get(dataset.frequency)
-    late = last is None or (allowed is not None and datetime.now(UTC) - last.to_pydatetime() > allowed)
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name=FRESH,
-        passed=not late,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "last_delivery": last.isoformat() if last is not None else "jamais",
-            "frequency": dataset.frequency,
-        },
-    )
