@@ -1,6 +1,7 @@
 """What a harmonised partition's run reports to Dagster: its metadata and its checks, from the batch
-reports of the files it loaded (``assets/producer.py`` builds the assets that yield them)."""
+outcomes of the files it loaded (``assets/producer.py`` builds the assets that yield them)."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from quality.frequency import ALLOWED_AGE
+from quality.outcome import BatchOutcome
 from resources.registry.model import Dataset
 
 CONSERVATION = "conservation"
@@ -20,56 +22,59 @@ PRODUCER = "producteur"
 MIN_VALID_SHARE = 0.5
 
 
-def summary(report: dict[str, Any]) -> str:
+def summary(outcome: BatchOutcome) -> str:
     """One log line per batch."""
     return (
-        f"{report['file_name']}: {report['status']}, read {report['rows_read']}, "
-        f"accepted {report['rows_accepted']}, quarantined {report['rows_quarantined']}"
+        f"{outcome.file_name}: {outcome.status}, read {outcome.rows_read}, "
+        f"accepted {outcome.rows_accepted}, quarantined {outcome.rows_quarantined}"
     )
 
 
-def batch_metadata(reports: list[dict[str, Any]]) -> dict[str, Any]:
+def batch_metadata(outcomes: list[BatchOutcome]) -> dict[str, Any]:
     """The partition's materialisation metadata: the last batch's figures, and every batch's row."""
-    if not reports:
+    if not outcomes:
         return {"new_batches": 0}
-    last = reports[-1]
+    last = outcomes[-1]
     return {
-        "new_batches": len(reports),
-        "batch_id": last["batch_id"],
-        "file_name": last["file_name"],
-        "status": last["status"],
-        "rows_read": last["rows_read"],
-        "rows_accepted": last["rows_accepted"],
-        "rows_quarantined": last["rows_quarantined"],
-        "schema_version_read": str(last.get("schema_version_read") or ""),
-        "report": dg.MetadataValue.path(last["report_path"]),
-        "message": last["message"] or "",
-        "refusal_reason": str(last.get("refusal_reason") or ""),
+        "new_batches": len(outcomes),
+        "batch_id": last.batch_id,
+        "file_name": last.file_name,
+        "status": last.status,
+        "rows_read": last.rows_read,
+        "rows_accepted": last.rows_accepted,
+        "rows_quarantined": last.rows_quarantined,
+        "schema_version_read": str(last.schema_version_read or ""),
+        "report": dg.MetadataValue.path(last.report_path),
+        "message": last.message or "",
+        "refusal_reason": str(last.refusal_reason or ""),
         # Every batch of the run, for `territoire run`'s table (a partition may receive several files).
         "batches": dg.MetadataValue.json(
             [
-                {k: r[k] for k in ("file_name", "status", "rows_read", "rows_accepted", "rows_quarantined")}
-                | {
-                    "message": r["message"] if r["status"] == "failed" else "",
-                    "refusal_reason": str(r.get("refusal_reason") or ""),
+                {
+                    "file_name": o.file_name,
+                    "status": o.status,
+                    "rows_read": o.rows_read,
+                    "rows_accepted": o.rows_accepted,
+                    "rows_quarantined": o.rows_quarantined,
+                    "message": o.message if o.status == "failed" else "",
+                    "refusal_reason": str(o.refusal_reason or ""),
                 }
-                for r in reports
+                for o in outcomes
             ]
         ),
     }
 
 
-def partition_checks(key: dg.AssetKey, reports: list[dict[str, Any]]):
+def partition_checks(key: dg.AssetKey, outcomes: list[BatchOutcome]) -> Iterator[dg.AssetCheckResult]:
     """The partition's checks, on the batches this run loaded (a run with none passes vacuously)."""
-    conserved = all(r["rows_read"] == r["rows_accepted"] + r["rows_quarantined"] for r in reports)
     yield dg.AssetCheckResult(
         asset_key=key,
         check_name=CONSERVATION,
-        passed=conserved,
+        passed=all(o.conserved for o in outcomes),
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"batches": len(reports)},
+        metadata={"batches": len(outcomes)},
     )
-    missing = sorted({s["column"] for r in reports for s in r["structure"] if s["level"] == "error"})
+    missing = sorted({column for o in outcomes for column in o.missing_required_columns})
     yield dg.AssetCheckResult(
         asset_key=key,
         check_name=STRUCTURE,
@@ -78,9 +83,9 @@ def partition_checks(key: dg.AssetKey, reports: list[dict[str, Any]]):
         metadata={"missing_required_columns": dg.MetadataValue.json(missing)},
     )
     foreign = [
-        {"file": r["file_name"], "column": f["column"], "value": f["value"], "rows": f["rows"]}
-        for r in reports
-        for f in r.get("identity") or []
+        {"file": o.file_name, "column": f["column"], "value": f["value"], "rows": f["rows"]}
+        for o in outcomes
+        for f in o.identity
     ]
     yield dg.AssetCheckResult(
         asset_key=key,
@@ -89,10 +94,10 @@ def partition_checks(key: dg.AssetKey, reports: list[dict[str, Any]]):
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"other_authorities": dg.MetadataValue.json(foreign)},
     )
-    loaded = [r for r in reports if r["status"] == "loaded"]
-    read = sum(r["rows_read"] for r in loaded)
-    share = (sum(r["rows_accepted"] for r in loaded) / read) if read else 1.0
-    refused = [r["file_name"] for r in reports if r["status"] == "refused"]
+    loaded = [o for o in outcomes if o.status == "loaded"]
+    read = sum(o.rows_read for o in loaded)
+    share = (sum(o.rows_accepted for o in loaded) / read) if read else 1.0
+    refused = [o.file_name for o in outcomes if o.status == "refused"]
     yield dg.AssetCheckResult(
         asset_key=key,
         check_name=VALID_SHARE,

@@ -31,6 +31,7 @@ from assets.partition_checks import (
 from assets.territory import build_territory_assets
 from quality.frequency import LABELS_FR
 from quality.identity import ProducerIdentity
+from quality.outcome import BatchOutcome
 from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
 from quality.schema import TableSchema
@@ -110,20 +111,20 @@ def build_dataset_assets(registry: Registry, dataset: Dataset) -> list[dg.Assets
         producer = context.partition_key
         schema = dataset_schema(dataset)
         warehouse.ensure_dataset(dataset.table, schema)
-        reports = []
+        outcomes: list[BatchOutcome] = []
         for archived in pending_files(store, warehouse, dataset, producer):
             try:
-                reports.append(load_batch(registry, dataset, schema, store, warehouse, archived))
+                outcomes.append(load_batch(registry, dataset, schema, store, warehouse, archived))
             except Exception as exc:  # a platform bug on one file: recorded, the others go on
                 if is_transient(exc):
                     raise  # an outage: the partition fails and its files are retried next run
-                reports.append(record_failure(registry, dataset, store, warehouse, archived, exc))
-                context.log.error(reports[-1]["message"])
-            context.log.info(summary(reports[-1]))
-        yield dg.MaterializeResult(metadata=batch_metadata(reports))
-        yield from partition_checks(harmonised_key, reports)
+                outcomes.append(record_failure(registry, dataset, store, warehouse, archived, exc))
+                context.log.error(outcomes[-1].message)
+            context.log.info(summary(outcomes[-1]))
+        yield dg.MaterializeResult(metadata=batch_metadata(outcomes))
+        yield from partition_checks(harmonised_key, outcomes)
         yield freshness_check(harmonised_key, dataset, warehouse.batches(dataset.table, producer))
-        failed = [r for r in reports if r["status"] == "failed"]
+        failed = [o for o in outcomes if o.status == "failed"]
         if failed:
             # After the checks and the other files: the partition is marked failed so the platform
             # bug is seen (Dagster UI, `territoire run` exit code 3), and nothing else is lost.
@@ -197,15 +198,15 @@ def load_batch(
     store: Store,
     warehouse: Warehouse,
     archived: ArchivedFile,
-) -> dict[str, Any]:
-    """One archived file into the warehouse as one batch; returns its report."""
+) -> BatchOutcome:
+    """One archived file into the warehouse as one batch; returns its outcome."""
     batch_id = f"{dataset.id}-{archived.producer}-{archived.sha256[:12]}"
     if warehouse.batch_seen(dataset.table, archived.producer, archived.sha256):
         # The same bytes sent again: a batch of its own, named by its place in the drop sequence.
         batch_id = f"{batch_id}-n{archived.sequence}"
     result = ingest_archived(registry, dataset, schema, archived, batch_id)
     producer = registry.producer(archived.producer)
-    report = result.report
+    outcome = BatchOutcome.from_report(result.report)
     record = BatchRecord(
         batch_id=batch_id,
         producer=producer.id,
@@ -213,19 +214,19 @@ def load_batch(
         file_name=archived.file_name,
         sha256=archived.sha256,
         received_at=archived.received,
-        rows_read=report["rows_read"],
-        rows_accepted=report["rows_accepted"],
-        rows_quarantined=report["rows_quarantined"],
-        status=report["status"],
-        message=report["message"],
-        schema_version=report.get("schema_version_read") or schema.version,
+        rows_read=outcome.rows_read,
+        rows_accepted=outcome.rows_accepted,
+        rows_quarantined=outcome.rows_quarantined,
+        status=outcome.status,
+        message=outcome.message,
+        schema_version=outcome.schema_version_read or schema.version,
         source_url=archived.source_url,
         http_etag=archived.http_etag,
         http_last_modified=archived.http_last_modified,
         sequence=archived.sequence,
     )
     with stage("load"):
-        if result.status == "refused":
+        if outcome.status == "refused":
             warehouse.record_refused(record)
         else:
             warehouse.replace_partition(schema, dataset.table, record, result.accepted, result.quarantined)
@@ -233,9 +234,9 @@ def load_batch(
     # the report: a report that cannot be written (disk full) is written again by the next run's
     # reconciliation, whereas an inbox copy left behind would wait there forever.
     store.remove_from_inbox(producer.id, dataset.id, archived.sequence, archived.sha256)
-    html, _json, _csv = write_batch_report(report, store.reports_dir)
-    report["report_path"] = str(html)
-    return report
+    html, _json, _csv = write_batch_report(outcome.to_json(), store.reports_dir)
+    outcome.report_path = str(html)
+    return outcome
 
 
 def ingest_archived(
@@ -272,9 +273,9 @@ def ingest_archived(
 class FailedBatches(Exception):
     """One or more files of the partition failed on a platform bug (their batches are recorded)."""
 
-    def __init__(self, reports: list[dict[str, Any]]) -> None:
-        self.reports = reports
-        super().__init__("\n".join(r["message"] for r in reports))
+    def __init__(self, outcomes: list[BatchOutcome]) -> None:
+        self.outcomes = outcomes
+        super().__init__("\n".join(o.message for o in outcomes))
 
 
 def record_failure(
@@ -284,7 +285,7 @@ def record_failure(
     warehouse: Warehouse,
     archived: ArchivedFile,
     exc: BaseException,
-) -> dict[str, Any]:
+) -> BatchOutcome:
     """``archived`` as a ``failed`` batch: the error and its stage in ``meta.batches``, the bytes kept
     in the archive, the inbox copy set aside; the producer's data in the warehouse is not touched."""
     producer = registry.producer(archived.producer)
@@ -313,17 +314,19 @@ def record_failure(
     warehouse.record_failed(record)
     for path in store.inbox_copies(producer.id, dataset.id, archived.sequence, archived.sha256):
         store.set_aside(producer.id, dataset.id, path)
-    return {
-        "batch_id": batch_id,
-        "producer": producer.id,
-        "dataset": dataset.id,
-        "file_name": archived.file_name,
-        "sha256": archived.sha256,
-        "status": "failed",
-        "message": message,
-        "rows_read": 0,
-        "rows_accepted": 0,
-        "rows_quarantined": 0,
-        "structure": [],
-        "report_path": "",
-    }
+    return BatchOutcome.from_report(
+        {
+            "batch_id": batch_id,
+            "producer": producer.id,
+            "dataset": dataset.id,
+            "file_name": archived.file_name,
+            "sha256": archived.sha256,
+            "status": "failed",
+            "message": message,
+            "rows_read": 0,
+            "rows_accepted": 0,
+            "rows_quarantined": 0,
+            "structure": [],
+            "report_path": "",
+        }
+    )
