@@ -5,22 +5,16 @@ from __future__ import annotations
 
 from functools import cache
 
-from pipelines.registry import Dataset
 from quality.schema import TableSchema, load_schema
+from resources.registry.model import Dataset
 
 
 def dataset_schema(dataset: Dataset) -> TableSchema:
     """``load_schema(dataset.schema_ref)``, plus ``geom`` for a dataset that declares ``geometry``."""
-    geometry = dataset.geometry or {}
-    if not geometry:
+    geometry = dataset.geometry
+    if geometry is None:
         return load_schema(dataset.schema_ref)
-    missing = {"lon", "lat"} - set(geometry)
-    if missing:
-        raise ValueError(
-            f"jeu « {dataset.id} » : la géométrie déclarée doit nommer les champs lon et lat "
-            f"(manquant : {', '.join(sorted(missing))})"
-        )
-    return _with_point(dataset.schema_ref, geometry["lon"], geometry["lat"], geometry.get("name", "geom"))
+    return _with_point(dataset.schema_ref, geometry.lon, geometry.lat, geometry.name)
 
 
 @cache

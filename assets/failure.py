@@ -1,7 +1,7 @@
 """A platform failure while one file goes through: which stage it happened in, told in French.
 
 A file the platform cannot handle because of its own bug becomes a ``failed`` batch (see
-``assets/factory.py``), never a crashed run: the error, the stage and the line of code are recorded so
+``assets/producer.py``), never a crashed run: the error, the stage and the line of code are recorded so
 the data team can fix the bug, and the producer is told it was not their fault.
 """
 

@@ -28,11 +28,11 @@ from assets.catalog import (
     write_catalog,
 )
 from assets.publish import PublishedFile, write_bytes_atomically, write_publication
-from pipelines.registry import Dataset, Registry
 from quality.holds import hold_rows
 from quality.plausible import coverage
 from quality.reports.scoreboard import write_scoreboard
 from quality.schema import TableSchema, load_schema
+from resources.registry.model import Dataset, Registry
 from resources.warehouse import LINEAGE
 
 TERRITORY_OUTLINE = Path(__file__).resolve().parents[1] / "quality" / "reference" / "tmvl-communes.geojson"

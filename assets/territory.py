@@ -1,17 +1,18 @@
 """The territory assets of one dataset: every producer's accepted rows, then their publication.
 
 ``<dataset>/territory`` consolidates the harmonised partitions into ``published.<dataset>``;
-``<dataset>/published`` writes the files, the DCAT-AP catalogue and the scoreboard the portal reads.
+``<dataset>/published`` writes the dataset's files and its line of the manifest. The territory-wide
+catalogue and scoreboard, which read every dataset's, are their own assets (``assets/outputs.py``).
 """
 
 import dagster as dg
 
 from assets.dataset_schema import dataset_schema
 from assets.keys import asset_key
-from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
-from pipelines.registry import Dataset, Registry
+from assets.portal import publish_files
 from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, run_gate
 from quality.reports.holds import annotate_reports, approve_command
+from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Consolidation, Warehouse
 
@@ -35,7 +36,7 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
     harmonised_key = asset_key(dataset, "harmonised")
     territory_key = asset_key(dataset, "territory")
     schema = dataset_schema(dataset)
-    consolidation = Consolidation.from_registry(dataset.consolidation, schema)
+    consolidation = Consolidation.from_registry(dataset.consolidation.model_dump(exclude_unset=True), schema)
     # A geo dataset is one whose schema has a geometry field; lon/lat pairs (``dataset.geometry``) are
     # not in the warehouse tables yet, so they cannot be checked there.
     geo = any(f.type in GEOMETRY_TYPES for f in schema.fields)
@@ -103,7 +104,7 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
             dataset.table,
             schema,
             consolidation,
-            max_removed_share=float(dataset.publication.get("max_removed_share", 0.5)),
+            max_removed_share=dataset.publication.max_removed_share,
         )
         holds = warehouse.holds(dataset.table)
         annotate_reports(store.reports_dir, dataset.id, holds, warehouse.current_batches(dataset.table))
@@ -163,18 +164,12 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
             warehouse.holds(dataset.table),
             warehouse.current_batches(dataset.table),
         )
-        catalogue = write_portal_catalogue(registry, store.publish_dir)
-        scoreboard = write_portal_scoreboard(
-            registry, warehouse.batches(), store.publish_dir, warehouse.holds()
-        )
         return dg.MaterializeResult(
             metadata={
                 "rows": len(frame),
                 "files": dg.MetadataValue.json(
                     [{"name": f.path.name, "bytes": f.byte_size, "sha256": f.sha256} for f in files]
                 ),
-                "catalogue": dg.MetadataValue.path(str(catalogue[0])),
-                "scoreboard": dg.MetadataValue.path(str(scoreboard)),
             }
         )
 

@@ -72,8 +72,8 @@ def drop_database(url: str) -> None:
 
 def publish_trees(url: str, rows: int, home: Path) -> float:
     """``arbres`` with ``rows`` generated trees, published as version 1; the publication's seconds."""
-    from pipelines.registry import load_registry
     from portal.columns import dataset_schema
+    from resources.registry.load import load_registry
     from resources.warehouse import Warehouse
 
     schema = dataset_schema(load_registry().dataset("arbres"))

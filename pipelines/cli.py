@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pipelines.cli_french import FrenchTyper
-from pipelines.registry_index import RegistryIndex, registry_index
+from resources.registry.index import RegistryIndex, registry_index
 
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
-    from pipelines.registry import Registry
+    from resources.registry.model import Registry
 
 app = FrenchTyper(
     name="territoire",
@@ -73,7 +73,7 @@ def _home() -> Path:
 
 def _registry() -> Registry:
     """The checked registry, for the commands that run the platform (``run``, ``approve``, ``demo``)."""
-    from pipelines.registry import load_registry
+    from resources.registry.load import load_registry
 
     try:
         return load_registry()

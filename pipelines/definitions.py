@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
-from pipelines.registry import Registry, load_registry
+from assets.outputs import build_output_assets
+from assets.producer import build_dataset_assets
 from pipelines.schedules import build_schedules
 from pipelines.sensors import build_inbox_sensor, ingest_job_name
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
+from resources.registry.model import Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 
@@ -30,6 +32,7 @@ def build_ingest_jobs(registry: Registry) -> list:
 def build_definitions(registry: Registry | None = None) -> dg.Definitions:
     registry = registry or load_registry()
     assets = [a for dataset in registry.datasets.values() for a in build_dataset_assets(registry, dataset)]
+    assets += build_output_assets(registry)
     jobs = build_ingest_jobs(registry)
     return dg.Definitions(
         assets=assets,

@@ -206,7 +206,7 @@ def write_demo_feeds(
 
 
 def _producers() -> list[dict[str, Any]]:
-    from pipelines.registry import load_registry
+    from resources.registry.load import load_registry
 
     return [p.model_dump() for p in load_registry().producers]
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from assets.dataset_schema import dataset_schema
-from assets.factory import ingest_archived
 from assets.portal import MANIFEST, read_manifest
-from pipelines.registry import Registry
+from assets.producer import ingest_archived
+from quality.outcome import BatchOutcome
 from quality.reports.batch import report_paths, write_batch_report
+from resources.registry.model import Registry
 from resources.store import Store, sha256_file
 from resources.warehouse import Warehouse
 
@@ -99,6 +100,7 @@ def rewrite_reports(registry: Registry, store: Store, warehouse: Warehouse) -> l
         if archived is None:
             continue
         result = ingest_archived(registry, dataset, dataset_schema(dataset), archived, batch["batch_id"])
-        write_batch_report(result.report, store.reports_dir)
+        # Through the outcome, as load_batch writes it: the same report file, key for key.
+        write_batch_report(BatchOutcome.from_report(result.report).to_json(), store.reports_dir)
         written.append(batch["batch_id"])
     return written

@@ -2,8 +2,9 @@
 
 Each (dataset, producer) partition with work is one Dagster run of the dataset's ingest assets, so a
 failing producer fails only its own run; the territory and its publication are then materialised once
-per dataset that changed. With ``history``, runs are recorded in the instance under ``DAGSTER_HOME`` so
-``dagster dev`` shows them; otherwise they live in memory (see ``run_pending``).
+per dataset that changed, and the territory-wide catalogue and scoreboard once after all of them. With
+``history``, runs are recorded in the instance under ``DAGSTER_HOME`` so ``dagster dev`` shows them;
+otherwise they live in memory (see ``run_pending``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from assets.factory import build_dataset_assets, harvest_request, pending_files
-from assets.keys import asset_key
+from assets.keys import asset_key, source_host
+from assets.outputs import OUTPUT_KEYS, build_output_assets
+from assets.producer import build_dataset_assets, harvest_request, pending_files
 from pipelines.reconcile import rewrite_reports, stale_publications
-from pipelines.registry import Dataset, Registry
-from pipelines.schedules import HOST_TAG, source_host
+from pipelines.schedules import HOST_TAG
 from resources.harvest import Harvested
 from resources.harvest.resource import Harvester, Prefetched
+from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 
@@ -118,6 +120,7 @@ def run_pending(
     }
     waiting = {d.id: {p for (ds, p) in harvested if ds == d.id} for d in datasets}
     changed = dict.fromkeys(work, False)
+    outputs_due = False  # a dataset's files were (re)written: the catalogue and scoreboard follow
     total = sum(len(v) for v in work.values())
     by_id = {d.id: d for d in datasets}
     # One thread per host, downloading its sources one after another (the politeness the schedules'
@@ -176,9 +179,11 @@ def run_pending(
             )
 
     def publish(d: Dataset) -> None:
+        nonlocal outputs_due
         if d.id in stale and not changed[d.id]:
             progress.update(task, description=escape(f"{d.id} / réparation des fichiers publiés"))
-            if write_publication_files(registry, home, d.id, instance=instance):
+            if write_publication_files(registry, home, d.id, instance=instance, outputs=False):
+                outputs_due = True
                 outcome.repaired.append(f"{d.id} : {stale[d.id]} — fichiers réécrits")
             else:
                 outcome.failed.append(f"{d.id} (réécriture des fichiers publiés)")
@@ -195,6 +200,8 @@ def run_pending(
             raise_on_error=False,
             run_config=QUIET,
         )
+        # The dataset's files are written, not yet the catalogue and scoreboard: both follow the datasets.
+        outputs_due = outputs_due or result.success
         if result.success:
             outcome.published.append(d.id)
         elif (error := _step_error(result)) is not None and error.cls_name == "DagsterAssetCheckFailedError":
@@ -225,18 +232,40 @@ def run_pending(
             waiting[ds].discard(partition)
             if not waiting[ds]:
                 publish(by_id[ds])
+    if outputs_due and not write_outputs(registry, resources, instance):
+        outcome.failed.append("territoire (catalogue et tableau de bord)")
     outcome.holds = warehouse.holds()
     return outcome
 
 
-def write_publication_files(
-    registry: Registry, home: Path, dataset: str, *, instance: dg.DagsterInstance | None = None
-) -> bool:
-    """Materialise only ``<dataset>/published``: the files and catalogue of the current version."""
-    d = registry.dataset(dataset)
+def write_outputs(registry: Registry, resources: dict, instance: dg.DagsterInstance) -> bool:
+    """Materialise the territory-wide catalogue and scoreboard, after the datasets' publications."""
     result = dg.materialize(
-        build_dataset_assets(registry, d),
-        selection=[asset_key(d, "published")],
+        build_output_assets(registry),
+        selection=list(OUTPUT_KEYS),
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+        run_config=QUIET,
+    )
+    return result.success
+
+
+def write_publication_files(
+    registry: Registry,
+    home: Path,
+    dataset: str,
+    *,
+    instance: dg.DagsterInstance | None = None,
+    outputs: bool = True,
+) -> bool:
+    """Materialise only ``<dataset>/published``, the files of the current version, and with ``outputs``
+    the territory's catalogue and scoreboard after it (the runner writes those once, at the end)."""
+    d = registry.dataset(dataset)
+    selection = [asset_key(d, "published"), *(OUTPUT_KEYS if outputs else ())]
+    result = dg.materialize(
+        [*build_dataset_assets(registry, d), *(build_output_assets(registry) if outputs else ())],
+        selection=selection,
         instance=instance or dg.DagsterInstance.ephemeral(),
         resources=platform_resources(home),
         raise_on_error=False,

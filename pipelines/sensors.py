@@ -4,7 +4,7 @@ import hashlib
 
 import dagster as dg
 
-from pipelines.registry import Registry
+from resources.registry.model import Registry
 from resources.store import Store
 
 

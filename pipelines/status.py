@@ -14,9 +14,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.registry_index import RegistryIndex
 from quality.holds import holds_document
 from resources.inbox import SAFE_ID, drop_sequence
+from resources.registry.index import RegistryIndex
 
 
 def waiting_files(index: RegistryIndex, home: Path) -> list[dict[str, Any]]:

@@ -22,7 +22,6 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipelines.registry import Registry
 from portal import cursor as cursors
 from portal import exports, queries
 from portal.columns import PublishedDataset, published_datasets
@@ -30,6 +29,7 @@ from portal.errors import ApiError, bad
 from portal.methods import HEAD_MARK, ReadOnlyMethods
 from portal.request import MAX_PAGE_SIZE, parse_query
 from portal.request import Query as RecordsQuery
+from resources.registry.model import Registry
 
 SWAGGER_DIST = Path(__file__).resolve().parent / "static" / "node_modules" / "swagger-ui-dist"
 EXPORT_BATCH = 5000

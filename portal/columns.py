@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.registry import Dataset, Registry
-from quality.schema import Field, TableSchema, load_schema
+from assets.dataset_schema import dataset_schema
+from quality.schema import Field, TableSchema
+from resources.registry.model import Dataset, Registry
 
 # The warehouse's lineage columns (resources.warehouse.LINEAGE), public in the published files too.
 LINEAGE = ("producer", "batch_id", "source_row")
@@ -81,15 +82,6 @@ class PublishedDataset:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
-
-
-def dataset_schema(dataset: Dataset) -> TableSchema:
-    """The schema the dataset publishes (its shipped schema, plus the point a lon/lat pair makes)."""
-    schema = load_schema(dataset.schema_ref)
-    geometry = dataset.geometry or {}
-    if {"lon", "lat"} <= set(geometry):
-        schema = schema.with_point(geometry["lon"], geometry["lat"], geometry.get("name", "geom"))
-    return schema
 
 
 def published_datasets(registry: Registry) -> dict[str, PublishedDataset]:

@@ -45,8 +45,8 @@ def masked(conninfo: str) -> str:
 def serve(host: str = "127.0.0.1", port: int = 8000, home: str | None = None) -> None:
     import uvicorn
 
-    from pipelines.registry import load_registry
     from portal.app import Settings, create_app
+    from resources.registry.load import load_registry
 
     conninfo = portal_conninfo(home)
     app = create_app(

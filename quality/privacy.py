@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -175,6 +176,16 @@ class PrivacyConfigError(ValueError):
     """A registry ``privacy:`` block that cannot be applied."""
 
 
+class PrivacyBlock(Protocol):
+    """The registry's typed ``privacy:`` block (``resources/registry/model.py``), already validated."""
+
+    personal_fields: list[str]
+    action: str
+    scan_text: bool
+    natural_persons: bool
+    free_text: list[str] | None
+
+
 @dataclass(frozen=True)
 class PrivacyRules:
     """A dataset's privacy rules, from its registry entry's ``privacy:`` block."""
@@ -192,13 +203,21 @@ class PrivacyRules:
             )
 
     @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> PrivacyRules:
-        """``{personal_fields: [...], action: mask|withhold, scan_text: bool, natural_persons: bool,
-        free_text: [...]}``.
+    def from_config(cls, config: PrivacyBlock | Mapping[str, Any] | None) -> PrivacyRules:
+        """The registry's typed block, or a plain ``{personal_fields: [...], action: mask|withhold,
+        scan_text: bool, natural_persons: bool, free_text: [...]}``.
 
         Every key is optional; no block at all still scans the derived free-text fields and grant
         beneficiaries.
         """
+        if config is not None and not isinstance(config, Mapping):
+            return cls(
+                personal_fields=tuple(config.personal_fields),
+                action=config.action,  # type: ignore[arg-type]  # checked in __post_init__
+                scan_text=config.scan_text,
+                natural_persons=config.natural_persons,
+                free_text=tuple(config.free_text) if config.free_text is not None else None,
+            )
         config = dict(config or {})
         unknown = set(config) - {"personal_fields", "action", "scan_text", "natural_persons", "free_text"}
         if unknown:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
-from pipelines.registry import Dataset, Registry, load_registry
+from assets.producer import build_dataset_assets
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
+from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

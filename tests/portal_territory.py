@@ -21,7 +21,7 @@ import httpx
 from pipeline_runs import pipeline_runs
 
 from pipelines.demo import generate_demo
-from pipelines.registry import load_registry
+from resources.registry.load import load_registry
 
 SUBVENTIONS_PRODUCERS = ("tours", "joue-les-tours", "saint-avertin")
 DAE_PRODUCERS = ("tours", "joue-les-tours")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from conftest import REFERENCE, SHARED_SCHEMAS
 from pipeline_runs import pipeline_runs
 
+from assets.outputs import OUTPUT_KEYS, build_output_assets
 from pipelines.definitions import build_definitions
 from resources.store import Store
 
@@ -21,7 +22,20 @@ LOT = REFERENCE / "real-world-subventions" / "DEP_Lot_Subventions_2017_DONNEES.x
 def platform(home: Path, fresh_pg_url: str):
     runs = pipeline_runs(home, fresh_pg_url)
     engine = sa.create_engine(fresh_pg_url)
-    yield runs.store, runs.ingest, runs.publish, engine
+
+    def publish() -> dg.ExecuteInProcessResult:
+        """The dataset's publication, then the territory's catalogue and scoreboard, as a run does."""
+        result = runs.publish()
+        outputs = dg.materialize(
+            build_output_assets(runs.registry),
+            selection=list(OUTPUT_KEYS),
+            resources=runs.resources,
+            instance=runs.instance,
+        )
+        assert outputs.success
+        return result
+
+    yield runs.store, runs.ingest, publish, engine
     engine.dispose()
     runs.warehouse.dispose()
 
@@ -39,6 +53,11 @@ def test_definitions_load_with_one_partition_per_producer():
     assert "tours" in partitions and "berthenay" in partitions and len(partitions) == 23
     assert {c.name for c in graph.get(key).check_keys} >= {"conservation", "structure", "part_lignes_valides"}
     assert defs.resolve_sensor_def("inbox_sensor") is not None
+    # The territory-wide outputs follow every dataset's publication.
+    published = {k for k in graph.get_all_asset_keys() if k.path[-1] == "published"}
+    assert len(published) == 17
+    for key in OUTPUT_KEYS:
+        assert graph.get(key).parent_keys == published
 
 
 def test_partition_run_loads_conserves_and_checks(platform):
@@ -72,6 +91,7 @@ def test_partition_run_loads_conserves_and_checks(platform):
     publish()
     assert _scalar(engine, "select count(*) from published.subventions") == 29
     assert (store.publish_dir / "subventions.csv").exists()
+    assert (store.publish_dir / "catalog.ttl").exists() and (store.publish_dir / "index.html").exists()
 
 
 def test_same_file_is_not_processed_twice_and_new_drop_replaces(platform, tmp_path):

@@ -64,7 +64,7 @@ def test_status_reads_the_batch_log_without_pandas_or_dagster(home, fresh_pg_url
 
 
 def test_a_registry_change_is_seen_at_the_next_command(home, tmp_path):
-    from pipelines.registry_index import registry_index
+    from resources.registry.index import registry_index
 
     directory = tmp_path / "registry"
     directory.mkdir()

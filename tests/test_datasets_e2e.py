@@ -15,15 +15,15 @@ import pytest
 import sqlalchemy as sa
 from conftest import _create_database, _drop_database
 
-import assets.factory
+import assets.producer
 import assets.territory
 from assets.dataset_schema import dataset_schema
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
+from assets.producer import build_dataset_assets
 from pipelines.demo import generate_demo
-from pipelines.registry import load_registry
 from quality.schema import load_schema
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 
@@ -68,7 +68,7 @@ def territory(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         # Until the factory calls dataset_schema itself (the one-line switch asked of its owner), the
         # registry's `geometry:` reaches the assets through the schema they load.
-        for module in (assets.factory, assets.territory):
+        for module in (assets.producer, assets.territory):
             if not hasattr(module, "dataset_schema"):
                 patch.setattr(module, "load_schema", _schema_for_factory)
         runs = {}

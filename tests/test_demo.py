@@ -229,7 +229,7 @@ def test_equipements_points_are_in_their_commune_with_declared_quirks(generated)
 
 
 def test_every_drop_lands_in_a_registered_inbox(generated):
-    from pipelines.registry import load_registry
+    from resources.registry.load import load_registry
 
     registry = load_registry()
     inbox, paths, _ = generated

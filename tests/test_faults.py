@@ -25,11 +25,11 @@ from conftest import REPO, SHARED_SCHEMAS
 from pipeline_runs import pipeline_runs
 from typer.testing import CliRunner
 
-from assets.factory import load_batch
+from assets.producer import load_batch
 from pipelines.cli import app
-from pipelines.registry import load_registry
 from quality.schema import load_schema
 from resources import postgres_server
+from resources.registry.load import load_registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

@@ -25,13 +25,14 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.feeds import CKAN_SHOW, DAE_FILE, FEEDS_URL_VAR, ODS_BASE, start_demo_feeds
-from pipelines.registry import REGISTRY_DIR, load_registry
 from pipelines.runner import run_pending
 from quality.url_mask import mask_url, mask_urls_in
 from resources.harvest import HarvestError, HttpPolicy, harvest
 from resources.harvest.guard import GuardedTransport, HostPolicy, is_internal
 from resources.harvest.http import fetch
 from resources.harvest.replay_server import ReplayServer, Reply, Request, file_route, status_route
+from resources.registry.load import load_registry
+from resources.registry.location import REGISTRY_DIR
 from resources.store import Store
 
 CSV = REFERENCE / "real-world-subventions" / "DEP_Nievre_CD58_SUBVENTIONS_2016_LISTE.csv"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from conftest import SHARED_SCHEMAS
 from pipeline_runs import pipeline_runs
 
-from pipelines.registry import load_registry
+from resources.registry.load import load_registry
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 

@@ -13,9 +13,9 @@ from conftest import REFERENCE
 from pipeline_runs import pipeline_runs
 
 from assets.ingest import ingest_file
-from pipelines.registry import load_registry
 from quality.identity import ProducerIdentity, check_identity
 from quality.schema import load_schema
+from resources.registry.load import load_registry
 
 REGISTRY = load_registry()
 COMMUNES = [p.insee for p in REGISTRY.producers if p.kind == "commune"]

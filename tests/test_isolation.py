@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from conftest import SHARED_SCHEMAS
 from typer.testing import CliRunner
 
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
+from assets.producer import build_dataset_assets
 from pipelines.cli import app
-from pipelines.registry import load_registry
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
 from resources.store import Store, safe_file_name, safe_id
 from resources.warehouse import Warehouse
 

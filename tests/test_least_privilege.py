@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import ADMIN_URL, SHARED_SCHEMAS
 
-from assets.factory import build_dataset_assets
 from assets.keys import asset_key
-from pipelines.registry import load_registry
+from assets.producer import build_dataset_assets
 from resources.harvest.resource import Harvester
+from resources.registry.load import load_registry
 from resources.store import Store
 from resources.warehouse import ANALYST_ROLE, OWNER_ROLE, Warehouse
 

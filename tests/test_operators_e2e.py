@@ -15,18 +15,18 @@ import pytest
 import sqlalchemy as sa
 from conftest import REFERENCE
 
-from assets.factory import build_dataset_assets
-from assets.keys import asset_key
+from assets.keys import asset_key, harvest_pool, source_host
+from assets.producer import build_dataset_assets
 from assets.read import RefusedFile
 from assets.read.gtfs import read_gtfs_stops
 from pipelines.definitions import build_ingest_jobs
 from pipelines.demo import generate_demo
 from pipelines.feeds import CKAN_CSV, DAE_FILE, FEEDS_URL_VAR, OPERATOR_DB_VAR, start_demo_feeds
-from pipelines.registry import load_registry
-from pipelines.schedules import build_schedules, harvest_pool, schedule_name, source_host
+from pipelines.schedules import build_schedules, schedule_name
 from pipelines.sensors import ingest_job_name
 from resources.harvest import HarvestError
 from resources.harvest.resource import Harvester, expand_settings
+from resources.registry.load import load_registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 

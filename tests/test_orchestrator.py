@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from conftest import SHARED_SCHEMAS
 
 from assets.keys import asset_key
+from assets.outputs import OUTPUT_KEYS
 from pipelines.definitions import build_definitions
-from pipelines.registry import load_registry
+from resources.registry.load import load_registry
 from resources.store import Store
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
@@ -63,12 +64,15 @@ def test_dropped_file_is_harmonised_by_the_sensor_and_published_by_automation(lo
     assert job.execute_in_process(partition_key="tours", instance=instance, tags=request.tags).success
 
     ticked = _automation(defs, instance, first.cursor)
-    requested = {key for key in (territory, published) if ticked.get_num_requested(key)}
-    assert requested == {territory, published} and ticked.total_requested == 2
+    # The territory-wide catalogue and scoreboard follow the dataset's publication in the same tick.
+    chain = [territory, published, *OUTPUT_KEYS]
+    requested = {key for key in chain if ticked.get_num_requested(key)}
+    assert requested == set(chain) and ticked.total_requested == 4
     # The daemon launches the requested assets as one run of the implicit asset job.
     implicit = defs.resolve_implicit_global_asset_job_def()
-    result = implicit.execute_in_process(asset_selection=[territory, published], instance=instance)
+    result = implicit.execute_in_process(asset_selection=chain, instance=instance)
     assert result.success
+    assert (store.publish_dir / "catalog.ttl").exists() and (store.publish_dir / "index.html").exists()
 
     engine = sa.create_engine(fresh_pg_url)
     with engine.connect() as conn:

@@ -280,7 +280,7 @@ def test_only_free_text_fields_are_scanned_identifiers_stay_byte_identical() -> 
 def test_geometry_urls_and_numbers_are_not_free_text_in_any_dataset() -> None:
     """Derived or declared, no dataset of the registry scans a key, code, URL, point, number or enum."""
     from assets.dataset_schema import dataset_schema
-    from pipelines.registry import load_registry
+    from resources.registry.load import load_registry
 
     registry = load_registry()
     for dataset in registry.datasets.values():

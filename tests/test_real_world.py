@@ -30,9 +30,9 @@ from assets.harmonise import identifier_patterns, match_headers
 from assets.normalise import normalise_column
 from assets.read import read_table
 from pipelines.cli import app
-from pipelines.registry import load_registry
 from quality.privacy import MASKED_EMAIL, MASKED_PHONE, MASKED_VALUE, NATURAL_PERSON
 from quality.reports.batch import report_paths
+from resources.registry.load import load_registry
 
 pytestmark = pytest.mark.slow
 

@@ -26,9 +26,9 @@ from typer.testing import CliRunner
 
 from assets.keys import asset_key
 from pipelines.cli import app
-from pipelines.registry import load_registry
 from pipelines.runner import run_pending
 from resources import postgres_server
+from resources.registry.load import load_registry
 from resources.store import Store, sha256_file
 from resources.warehouse import Warehouse
 

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.registry import RegistryError, load_registry
+from resources.registry.load import load_registry
+from resources.registry.model import RegistryError
 
 COMMUNE_IDS = {
     "tours",

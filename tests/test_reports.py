@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from quality.outcome import BatchOutcome
 from quality.reports import fr_date, fr_int, fr_percent
 from quality.reports.batch import (
     HTML_ROWS_PER_GROUP,
@@ -576,3 +577,30 @@ def test_a_limit_is_read_from_the_rule_text_not_from_the_quoted_value() -> None:
         "(au plus 250 caractères ou éléments attendus)."
     )
     assert "(limite : 250)" in fix_for("maxLength", message)
+
+
+# --------------------------------------------------------------------------- batch outcome
+
+
+def test_batch_outcome_gives_back_the_report_it_was_built_from() -> None:
+    report = {
+        "batch_id": "subventions-tours-abc",
+        "producer": "tours",
+        "dataset": "subventions",
+        "file_name": "subventions.csv",
+        "sha256": "abc",
+        "status": "loaded",
+        "message": "",
+        "rows_read": 3,
+        "rows_accepted": 2,
+        "rows_quarantined": 1,
+        "read": {"encoding": "utf-8"},
+        "structure": [{"column": "montant", "rule": "missing-required-column", "level": "error"}],
+        "warnings": [],
+    }
+    outcome = BatchOutcome.from_report(report)
+    assert outcome.conserved and outcome.missing_required_columns == ["montant"]
+    assert outcome.details == {"read": {"encoding": "utf-8"}, "warnings": []}
+    assert list(outcome.to_json().items()) == list(report.items())
+    outcome.report_path = "tours/subventions/subventions-tours-abc.html"
+    assert list(outcome.to_json())[-1] == "report_path"

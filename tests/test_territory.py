@@ -11,7 +11,7 @@ from conftest import SHARED_SCHEMAS
 from pipeline_runs import pipeline_runs
 
 from assets.keys import asset_key
-from pipelines.registry import load_registry
+from resources.registry.load import load_registry
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 UNIQUE_KEY = "porte_unique_idAttribuant_referenceDecision"

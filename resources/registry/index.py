@@ -1,6 +1,6 @@
 """The registry as plain data — ids and the facts the quick commands read — cached by the YAML's hash.
 
-Loading the checked registry (``pipelines/registry.py``) builds pydantic models, about half a second
+Loading the checked registry (``load.py``) builds pydantic models, about half a second
 before any work: ``territoire drop``, ``report`` and ``status`` must answer at once. The first call
 after a registry change loads and checks it as usual (so a broken registry is still refused with its
 message) and keeps this digest as JSON under ``<home>/cache/``; later calls only hash the YAML files
@@ -15,21 +15,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-REGISTRY_DIR = Path(__file__).resolve().parent
-_CODE = (
-    REGISTRY_DIR / "registry.py",
-    REGISTRY_DIR / "registry_checks.py",
-    REGISTRY_DIR / "registry_yaml.py",
-    Path(__file__).resolve(),
-)
+from resources.registry.location import registry_dir
 
+if TYPE_CHECKING:
+    from resources.registry.model import Registry
 
-def registry_dir() -> Path:
-    """The registry folder: ``TERRITOIRE_REGISTRY`` when set (a territory's own), else the shipped one."""
-    configured = os.environ.get("TERRITOIRE_REGISTRY")
-    return Path(configured).expanduser().resolve() if configured else REGISTRY_DIR
+# The code that reads the YAML: an edit to it invalidates the cache as an edit to the YAML does.
+_CODE = tuple(sorted(Path(__file__).resolve().parent.glob("*.py")))
 
 
 @dataclass(frozen=True)
@@ -57,7 +51,7 @@ def registry_digest(directory: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def index_of(registry: Any) -> RegistryIndex:
+def index_of(registry: Registry) -> RegistryIndex:
     """The plain-data digest of a checked ``Registry``."""
     return RegistryIndex(
         producers=[p.model_dump() for p in registry.producers],
@@ -94,7 +88,8 @@ def registry_index(cache_dir: Path | None, directory: Path | None = None) -> Reg
             return RegistryIndex(producers=data["producers"], datasets=data["datasets"])
         except (ValueError, KeyError):
             pass  # a torn or foreign file: rebuild it below
-    from pipelines.registry import load_registry
+    # Lazy: loading the checked registry costs pydantic, which only a changed registry pays.
+    from resources.registry.load import load_registry
 
     index = index_of(load_registry(directory))
     if cached is not None:

@@ -1,8 +1,8 @@
 """What the registry checks beyond its shape: sub-blocks without typos, and references that resolve.
 
-Each dataset's ``privacy``, ``consolidation``, ``publication`` and ``geometry`` blocks are typed models
-that forbid unknown keys (a typo such as ``max_remove_share`` would otherwise be ignored and the
-default silently apply); the schema and its version must be shipped; every field a mapping, a
+Each dataset's ``privacy``, ``consolidation``, ``publication`` and ``geometry`` blocks are checked
+against their models (``model.py``) before the whole registry is, so that each problem is said with
+the key to write instead; the schema and its version must be shipped; every field a mapping, a
 geometry, a key or a privacy rule names must be a field of that schema; and no two datasets may
 share a warehouse table (``prenoms-history`` against ``prenoms``' history table). Every problem is
 one French sentence naming the file, the key and what to write instead.
@@ -12,50 +12,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-
-class PrivacyBlock(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    personal_fields: list[str] = Field(default_factory=list)
-    action: Literal["mask", "withhold"] = "withhold"
-    scan_text: bool = True
-    natural_persons: bool = True
-    # The prose fields the gate scans (quality/privacy.py checks they are plain strings).
-    free_text: list[str] | None = None
-
-
-class ConsolidationBlock(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    key: str | list[str] | None = None
-    within_m: Annotated[float, Field(gt=0)] | None = None
-    prefer: str | list[str] = "latest"
-
-
-class PublicationBlock(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    max_removed_share: Annotated[float, Field(ge=0, le=1)] = 0.5
-
-
-class GeometryBlock(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    lon: str
-    lat: str
-    name: str = "geom"
-
-
-BLOCKS: dict[str, type[BaseModel]] = {
-    "privacy": PrivacyBlock,
-    "consolidation": ConsolidationBlock,
-    "publication": PublicationBlock,
-    "geometry": GeometryBlock,
-}
+from resources.registry.model import BLOCKS, Dataset
 
 
 def suggest(value: str, choices: list[str], *, loose: bool = False) -> str:
@@ -99,7 +60,7 @@ def block_problems(dataset_id: str, spec: dict[str, Any]) -> list[tuple[str, str
 
 
 def reference_problems(
-    dataset: Any, schema_loader: Callable[[str], Any], producer_ids: list[str]
+    dataset: Dataset, schema_loader: Callable[[str], Any], producer_ids: list[str]
 ) -> list[tuple[str, str]]:
     """The dataset's schema resolves, and every field or producer its blocks name exists."""
     try:
@@ -107,8 +68,8 @@ def reference_problems(
     except Exception as exc:  # UnknownSchema, a broken shipped file: said in French by the loader
         return [(f"{dataset.id}.schema", str(exc).rstrip("."))]
     fields = list(schema.field_names)
-    geometry = dataset.geometry or {}
-    point = [geometry.get("name", "geom")] if geometry else []
+    geometry = dataset.geometry
+    point = [geometry.name] if geometry else []
     problems = []
 
     def check(where: str, name: Any, choices: list[str], what: str) -> None:
@@ -120,17 +81,15 @@ def reference_problems(
     for source in dataset.sources:
         for column, field in source.columns.items():
             check(f"{dataset.id}.sources[{source.producer}].columns.{column}", field, fields + point, "champ")
-    for axis in ("lon", "lat"):
-        if axis in geometry:
-            check(f"{dataset.id}.geometry.{axis}", geometry[axis], fields, "champ")
-    key = (dataset.consolidation or {}).get("key") or []
-    for name in [key] if isinstance(key, str) else key:
+    if geometry:
+        check(f"{dataset.id}.geometry.lon", geometry.lon, fields, "champ")
+        check(f"{dataset.id}.geometry.lat", geometry.lat, fields, "champ")
+    for name in dataset.consolidation.key_fields:
         check(f"{dataset.id}.consolidation.key", name, fields + point, "champ")
-    prefer = (dataset.consolidation or {}).get("prefer", "latest")
-    for name in [] if prefer == "latest" else ([prefer] if isinstance(prefer, str) else prefer):
+    for name in dataset.consolidation.preferred:
         check(f"{dataset.id}.consolidation.prefer", name, producer_ids, "producteur")
     for block in ("personal_fields", "free_text"):
-        for name in (dataset.privacy or {}).get(block) or []:
+        for name in getattr(dataset.privacy, block) or []:
             check(f"{dataset.id}.privacy.{block}", name, fields, "champ")
     return problems
 
