@@ -10,7 +10,8 @@ import dagster as dg
 from assets.dataset_schema import dataset_schema
 from assets.keys import asset_key
 from assets.portal import publish_files
-from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, run_gate
+from quality.gate import build_suite, check_name, plan_suite, run_gate
+from quality.geo import GEOMETRY_TYPES
 from quality.reports.holds import annotate_reports, approve_command
 from resources.registry.model import Dataset, Registry
 from resources.store import Store
@@ -36,7 +37,7 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
     harmonised_key = asset_key(dataset, "harmonised")
     territory_key = asset_key(dataset, "territory")
     schema = dataset_schema(dataset)
-    consolidation = Consolidation.from_registry(dataset.consolidation.model_dump(exclude_unset=True), schema)
+    consolidation = Consolidation.from_registry(dataset.consolidation, schema)
     # A geo dataset is one whose schema has a geometry field; lon/lat pairs (``dataset.geometry``) are
     # not in the warehouse tables yet, so they cannot be checked there.
     geo = any(f.type in GEOMETRY_TYPES for f in schema.fields)

@@ -1,12 +1,13 @@
 """Consolidation: rows of different producers that describe the same thing, merged into one candidate.
 
-``Consolidation`` reads the registry's ``consolidation`` block; ``consolidate`` builds
-``meta.candidate_<dataset>`` (what the gate checks) and ``meta.candidate_<dataset>_duplicates``
-(the rows it dropped, each with its winner, the rule and the reason).
+``Consolidation`` turns the registry's typed ``consolidation`` block into a rule for one schema;
+``consolidate`` builds ``meta.candidate_<dataset>`` (what the gate checks) and
+``meta.candidate_<dataset>_duplicates`` (the rows it dropped, each with its winner, the rule and the reason).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from quality.geo import GEOMETRY_TYPES
+from resources.registry.model import ConsolidationBlock
 from resources.warehouse.names import derived_name
 
 if TYPE_CHECKING:
@@ -36,34 +38,33 @@ class Consolidation:
     prefer: tuple[str, ...] = ()
 
     @classmethod
-    def from_registry(cls, spec: dict[str, Any], schema: TableSchema) -> Consolidation:
-        unknown = set(spec) - {"key", "within_m", "prefer"}
-        if unknown:
-            raise ValueError(
-                f"consolidation : clés inconnues {sorted(unknown)} (attendu : key, within_m, prefer)"
-            )
-        within = spec.get("within_m")
-        if "key" in spec:
-            key = spec["key"] or []
+    def from_registry(
+        cls, spec: ConsolidationBlock | Mapping[str, Any], schema: TableSchema
+    ) -> Consolidation:
+        """The rule for ``schema`` from the registry's typed block (a plain mapping is validated first)."""
+        if not isinstance(spec, ConsolidationBlock):
+            unknown = set(spec) - set(ConsolidationBlock.model_fields)
+            if unknown:
+                raise ValueError(
+                    f"consolidation : clés inconnues {sorted(unknown)} (attendu : key, within_m, prefer)"
+                )
+            spec = ConsolidationBlock.model_validate(dict(spec))
+        within = spec.within_m
+        if "key" in spec.model_fields_set:
+            key = spec.key_fields  # given, even empty: the registry chose (distance only, or none)
         elif within is not None:
             key = []
         else:
             key = list(schema.primary_key) or (list(schema.unique_keys[0]) if schema.unique_keys else [])
-        key = [key] if isinstance(key, str) else list(key)
         missing = [k for k in key if k not in schema.field_names]
         if missing:
             raise ValueError(f"consolidation : champs de clé absents du schéma {schema.name} : {missing}")
         geometry = None
         if within is not None:
-            within = float(within)
-            if within <= 0:
-                raise ValueError(f"consolidation : within_m doit être positif ({within})")
             geometry = next((f.name for f in schema.fields if f.type in GEOMETRY_TYPES), None)
             if geometry is None:
                 raise ValueError(f"consolidation : within_m sans champ géographique dans {schema.name}")
-        prefer = spec.get("prefer", "latest")
-        prefer = () if prefer == "latest" else tuple([prefer] if isinstance(prefer, str) else prefer)
-        return cls(key=tuple(key), within_m=within, geometry=geometry, prefer=prefer)
+        return cls(key=tuple(key), within_m=within, geometry=geometry, prefer=tuple(spec.preferred))
 
     @property
     def rule(self) -> str:
