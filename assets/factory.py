@@ -14,9 +14,8 @@ import dagster as dg
 import pandas as pd
 
 from assets.dataset_schema import dataset_schema
-from assets.failure import failure_message, is_transient, stage
 from assets.gtfs import read_gtfs_stops
-from assets.ingest import Ingested, ingest_file
+from assets.harmonise import Ingested, failure_message, ingest_file, is_transient, stage
 from assets.keys import asset_key, partitions_for
 from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry

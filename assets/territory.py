@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.dataset_schema import dataset_schema
 from assets.keys import asset_key
-from assets.portal import publish_files, write_portal_catalogue, write_portal_scoreboard
+from assets.publish import publish_files, write_portal_catalogue, write_portal_scoreboard
 from pipelines.registry import Dataset, Registry
 from quality.gate import GEOMETRY_TYPES, build_suite, check_name, plan_suite, run_gate
 from quality.reports.holds import annotate_reports, approve_command

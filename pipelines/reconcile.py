@@ -18,7 +18,7 @@ from pathlib import Path
 
 from assets.dataset_schema import dataset_schema
 from assets.factory import ingest_archived
-from assets.portal import MANIFEST, read_manifest
+from assets.publish import MANIFEST, read_manifest
 from pipelines.registry import Registry
 from quality.reports.batch import report_paths, write_batch_report
 from resources.store import Store, sha256_file
