@@ -9,6 +9,8 @@ from __future__ import annotations
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, Namespace
 
+from quality.frequency import EU_CODES
+
 DCT = DCTERMS
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -41,7 +43,8 @@ THEMES = {
     "TECH": "Science et technologie",
     "TRAN": "Transports",
 }
-FREQUENCIES = {"ANNUAL", "ANNUAL_2", "QUARTERLY", "MONTHLY", "WEEKLY", "DAILY", "CONT", "IRREG", "NEVER"}
+# The EU frequency codes a dataset may carry: the registry's (quality.frequency) and two it never declares.
+FREQUENCIES = {*EU_CODES.values(), "CONT", "NEVER"}
 LANGUAGES = {"fr": "FRA", "en": "ENG"}
 FILE_TYPES = {"CSV": "CSV", "GeoJSON": "GEOJSON", "Parquet": "PARQUET"}
 
