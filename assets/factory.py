@@ -14,9 +14,9 @@ import dagster as dg
 import pandas as pd
 
 from assets.dataset_schema import dataset_schema
-from assets.gtfs import read_gtfs_stops
 from assets.harmonise import Ingested, failure_message, ingest_file, is_transient, stage
 from assets.keys import asset_key, partitions_for
+from assets.read.gtfs import read_gtfs_stops
 from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry
 from pipelines.schedules import harvest_pool

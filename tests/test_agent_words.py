@@ -91,8 +91,8 @@ def test_no_rule_code_or_english_status_reaches_an_html_page() -> None:
 
 
 def test_every_rule_the_platform_emits_has_a_french_label() -> None:
+    from assets.read.strict import STANDARD_RULES
     from quality.checks import CHECKS
-    from quality.strict import STANDARD_RULES
 
     emitted = {n for n in CHECKS if "_" not in n} | set(STANDARD_RULES) | RULE_CODES | {"reference"}
     assert emitted - set(RULE_LABELS_FR) == set()
