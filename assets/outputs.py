@@ -8,7 +8,7 @@ the whole territory, after the datasets, by the runner (``territoire run``) or t
 import dagster as dg
 
 from assets.keys import asset_key
-from assets.portal import write_portal_catalogue, write_portal_scoreboard
+from assets.publish import write_portal_catalogue, write_portal_scoreboard
 from resources.registry.model import Registry
 from resources.store import Store
 from resources.warehouse import Warehouse

@@ -12,8 +12,7 @@ from typing import Any
 import dagster as dg
 
 from assets.dataset_schema import dataset_schema
-from assets.failure import failure_message, is_transient, stage
-from assets.ingest import Ingested, ingest_file
+from assets.harmonise import Ingested, failure_message, ingest_file, is_transient, stage
 from assets.keys import asset_key, harvest_pool, partitions_for
 from assets.partition_checks import (
     CONSERVATION,

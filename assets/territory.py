@@ -9,7 +9,7 @@ import dagster as dg
 
 from assets.dataset_schema import dataset_schema
 from assets.keys import asset_key
-from assets.portal import publish_files
+from assets.publish import publish_files
 from quality.gate import build_suite, check_name, plan_suite, run_gate
 from quality.geo import GEOMETRY_TYPES
 from quality.reports.holds import annotate_reports, approve_command

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from assets.harmonise import harmonise
+from assets.harmonise.frame import harmonise
 from assets.read import iter_table
 from quality.schema import load_schema
 from quality.validate import validate_frame

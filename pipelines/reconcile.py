@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from assets.dataset_schema import dataset_schema
-from assets.portal import MANIFEST, read_manifest
 from assets.producer import ingest_archived
+from assets.publish import MANIFEST, read_manifest
 from quality.outcome import BatchOutcome
 from quality.reports.batch import report_paths, write_batch_report
 from resources.registry.model import Registry

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import REFERENCE
 from test_reports import DATASETS, NOW, PRODUCERS, _batches, _visible, refused_report, subventions_report
 
-from assets.ingest import ingest_file
+from assets.harmonise.ingest import ingest_file
 from quality.reports.batch import render_batch_report
 from quality.reports.fixes import RULE_LABELS_FR
 from quality.reports.scoreboard import render_scoreboard

@@ -18,24 +18,25 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, RDF, SH
 from rdflib.namespace import DCTERMS as DCT
 
-from assets.catalog import (
+from assets.publish.catalog import build_catalog, write_catalog
+from assets.publish.catalog_meta import (
+    CatalogMeta,
+    DatasetMeta,
+    Distribution,
+    dataset_identifier,
+    territory_polygon,
+)
+from assets.publish.dcat_terms import (
     GEOJSON_LITERAL,
     HYDRA,
     LICENCE_OUVERTE_2_0,
     LOCN,
     ODBL_1_0,
     SPDX,
-    CatalogMeta,
-    DatasetMeta,
-    Distribution,
-    build_catalog,
-    dataset_identifier,
     frequency,
-    territory_polygon,
     theme,
-    write_catalog,
 )
-from assets.publish import PublishedFile, write_publication
+from assets.publish.files import PublishedFile, write_publication
 
 SHACL_DIR = REFERENCE / "dcat-ap-shacl" / "2.1.1"
 EXAMPLES = REFERENCE / "dcat-examples"

@@ -182,7 +182,7 @@ def test_identifier_helpers():
 def test_the_platform_quarantines_exactly_the_seeded_rows(generated):
     """Read → harmonise → validate each drop with the platform's own modules: every seeded defect and
     every TOTAL line is quarantined, and no other row."""
-    from assets.harmonise import harmonise
+    from assets.harmonise.frame import harmonise
     from assets.read import read_table
     from quality.schema import load_schema
     from quality.validate import validate_frame

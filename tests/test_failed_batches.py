@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from conftest import SHARED_SCHEMAS
 from typer.testing import CliRunner
 
-import assets.ingest
+import assets.harmonise.ingest
 from pipelines.cli import app
 from resources.store import sha256_file
 from resources.warehouse import Warehouse, loads
@@ -44,14 +44,14 @@ def _marked(frame) -> bool:
 
 
 def _break_harmonise(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = assets.ingest.harmonise
+    real = assets.harmonise.ingest.harmonise
 
     def harmonise(frame, *args, **kwargs):
         if _marked(frame):
             raise RuntimeError("bogue injecté dans harmonise")
         return real(frame, *args, **kwargs)
 
-    monkeypatch.setattr(assets.ingest, "harmonise", harmonise)
+    monkeypatch.setattr(assets.harmonise.ingest, "harmonise", harmonise)
 
 
 def _break_load(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,7 +165,7 @@ def test_an_outage_is_not_a_failed_batch():
     bug of the platform; tests/test_faults.py restarts PostgreSQL mid-load to check the whole path."""
     import psycopg
 
-    from assets.failure import StageFailure, is_transient
+    from assets.harmonise.failure import StageFailure, is_transient
 
     try:
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.ingest import ingest_file
+from assets.harmonise.ingest import ingest_file
 from quality.schema import load_schema
 
 SCHEMA = load_schema("scdl-subventions@2.1.1")

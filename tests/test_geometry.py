@@ -10,7 +10,7 @@ import pytest
 import shapely
 from conftest import REFERENCE
 
-from assets import geometry as g
+from assets.harmonise import geometry as g
 
 
 def test_every_written_form_becomes_ewkt() -> None:

@@ -130,7 +130,7 @@ def test_zipped_shapefile_of_lines_is_stored_as_lines(home, fresh_pg_url, tmp_pa
 
 
 def test_invalid_polygon_is_repaired_counted_and_written_as_geojson(tmp_path):
-    from assets.ingest import ingest_file
+    from assets.harmonise.ingest import ingest_file
 
     bowtie = {
         "type": "Polygon",

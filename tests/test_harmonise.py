@@ -6,7 +6,10 @@ import pandas as pd
 import pytest
 from conftest import REFERENCE, SHARED_SCHEMAS
 
-from assets.harmonise import Crosswalk, crosswalks_for, harmonise, header_key, match_headers
+from assets.harmonise.crosswalks import Crosswalk, crosswalks_for
+from assets.harmonise.frame import harmonise
+from assets.harmonise.header_key import header_key
+from assets.harmonise.headers import match_headers
 from quality.schema import load_schema
 from quality.validate import validate_frame
 

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from conftest import REFERENCE
 
-from assets.harmonise import harmonise, match_headers
-from assets.header_near import label_words, near_matches, one_letter_apart
-from assets.ingest import ingest_file
+from assets.harmonise.frame import harmonise
+from assets.harmonise.headers import match_headers
+from assets.harmonise.ingest import ingest_file
+from assets.harmonise.near import label_words, near_matches, one_letter_apart
 from assets.read import read_table
 from quality.schema import load_schema
 

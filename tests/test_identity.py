@@ -12,7 +12,7 @@ import pytest
 from conftest import REFERENCE
 from pipeline_runs import pipeline_runs
 
-from assets.ingest import ingest_file
+from assets.harmonise.ingest import ingest_file
 from quality.identity import ProducerIdentity, check_identity
 from quality.schema import load_schema
 from resources.registry.load import load_registry

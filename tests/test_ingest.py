@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from conftest import REFERENCE
 
-from assets.ingest import ingest_file
+from assets.harmonise.ingest import ingest_file
 from quality.schema import load_schema
 
 NIEVRE = REFERENCE / "real-world-subventions" / "DEP_Nievre_CD58_SUBVENTIONS_2016_LISTE.csv"

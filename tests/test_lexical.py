@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.lexical import lexical_values, point_text, shortest_number, to_lexical
+from assets.publish.lexical import lexical_values, point_text, shortest_number, to_lexical
 from quality.schema import _field, frictionless_descriptor, load_schema
 
 

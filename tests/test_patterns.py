@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from assets.normalise import expects_period
+from assets.harmonise.normalise.dates import expects_period
 from quality.patterns import UntranslatablePattern, pattern_matches, re2_form, to_re2
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "quality" / "schemas"

@@ -15,7 +15,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon
 
-from assets.publish import neutralise_formulas, write_publication
+from assets.publish.files import neutralise_formulas, write_publication
 
 
 def _frame() -> pd.DataFrame:

@@ -27,7 +27,7 @@ from rdflib import Graph
 from rdflib.namespace import DCAT, DCTERMS
 from typer.testing import CliRunner
 
-from assets.portal import schema_url
+from assets.publish.portal import schema_url
 from pipelines.cli import app
 from quality.schema import frictionless_descriptor, load_schema
 

@@ -26,8 +26,9 @@ from test_parity_frictionless import _frictionless_set
 from typer.testing import CliRunner
 
 from assets.dataset_schema import dataset_schema
-from assets.harmonise import identifier_patterns, match_headers
-from assets.normalise import normalise_column
+from assets.harmonise.frame import identifier_patterns
+from assets.harmonise.headers import match_headers
+from assets.harmonise.normalise.column import normalise_column
 from assets.read import read_table
 from pipelines.cli import app
 from quality.privacy import MASKED_EMAIL, MASKED_PHONE, MASKED_VALUE, NATURAL_PERSON

@@ -392,7 +392,7 @@ def test_fixes_cover_the_rules_and_fall_back_to_a_generic_sentence() -> None:
 
 
 def test_every_normalisation_kind_the_harmoniser_counts_has_a_french_label() -> None:
-    from assets.normalise import KIND_LABELS_FR
+    from assets.harmonise.normalise import KIND_LABELS_FR
 
     assert set(KIND_LABELS_FR) <= set(NORMALISATION_LABELS_FR)
 

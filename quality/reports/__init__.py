@@ -46,6 +46,6 @@ def environment() -> jinja2.Environment:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Whole file or previous file: a reader (or a browser refresh) never sees half a report."""
-    from assets.publish import write_bytes_atomically
+    from quality.atomic import write_bytes_atomically
 
     write_bytes_atomically(data, path)

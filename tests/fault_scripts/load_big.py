@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from assets.ingest import ingest_file
+from assets.harmonise.ingest import ingest_file
 from quality.schema import load_schema
 from resources.warehouse import BatchRecord, Warehouse
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from assets.failure import stage
-from assets.harmonise import HeaderMatch, harmonise
-from assets.missing_columns import column_matches, missing_columns_refusal
+from assets.harmonise.failure import stage
+from assets.harmonise.frame import harmonise
+from assets.harmonise.headers import HeaderMatch
+from assets.harmonise.missing_columns import column_matches, missing_columns_refusal
 from assets.read import RefusedFile, StagedTable, read_table
 from quality.column_names import column_labels, in_agent_words, message_in_agent_words
 from quality.identity import ProducerIdentity, check_identity

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from difflib import SequenceMatcher
 from typing import Any
 
-from assets.harmonise import HeaderMatch, header_key
+from assets.harmonise.header_key import header_key
+from assets.harmonise.headers import HeaderMatch
 
 # Below this similarity a header is not shown as "closest": it would mislead more than help.
 MIN_HINT_SCORE = 0.55

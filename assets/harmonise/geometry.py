@@ -4,9 +4,10 @@ Producers write points as Table Schema geopoints (``lon, lat``, ``[lon, lat]``, 
 as two columns (lon/lat or Lambert-93 x/y), or as (E)WKT. Everything is vectorised: regex extraction
 over the column, one pyproj ``Transformer`` call per source CRS, shapely 2 array predicates.
 
-Coordinates are trusted only inside France (metropolitan and overseas boxes below). A pair that only
-lands in France once its axes are swapped is swapped and counted; a pair outside France either way is
-flagged (an error for the validator), never moved.
+Coordinates are trusted only inside France (Validata's metropolitan and overseas boxes of
+:mod:`quality.geo`, the ones the validator checks). A pair that only lands in France once its axes are
+swapped is swapped and counted; a pair outside France either way is flagged (an error for the
+validator), never moved.
 """
 
 from __future__ import annotations
@@ -14,25 +15,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
 
-TERRITORY_FILE = Path(__file__).resolve().parents[1] / "quality" / "reference" / "tmvl-communes.geojson"
+from quality.geo import TERRITORY_GEOJSON, in_france
 
-# (lon_min, lon_max, lat_min, lat_max): generous boxes, the aim is to catch swapped or foreign points.
-FRANCE_BOXES = {
-    "métropole": (-5.5, 10.0, 41.0, 51.5),
-    "Guadeloupe": (-61.9, -60.9, 15.8, 16.6),
-    "Martinique": (-61.3, -60.8, 14.3, 14.95),
-    "Guyane": (-54.7, -51.5, 2.1, 5.8),
-    "La Réunion": (55.2, 55.9, -21.4, -20.8),
-    "Mayotte": (44.9, 45.35, -13.1, -12.6),
-    "Saint-Pierre-et-Miquelon": (-56.5, -56.1, 46.7, 47.2),
-}
 # Lambert-93 (EPSG:2154) over metropolitan France.
 LAMBERT93_X = (100_000.0, 1_300_000.0)
 LAMBERT93_Y = (6_000_000.0, 7_200_000.0)
@@ -78,13 +68,6 @@ def parse_points(series: pd.Series) -> pd.DataFrame:
             out.loc[idx, "srid"] = pd.to_numeric(parts.loc[idx, "srid"], errors="coerce")
         todo[idx] = False
     return out
-
-
-def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    inside = np.zeros(len(lon), dtype=bool)
-    for lon_min, lon_max, lat_min, lat_max in FRANCE_BOXES.values():
-        inside |= (lon >= lon_min) & (lon <= lon_max) & (lat >= lat_min) & (lat <= lat_max)
-    return inside
 
 
 def _in_lambert93(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -193,7 +176,7 @@ def points_from_xy(x: pd.Series, y: pd.Series, srid: int | None = None) -> Point
 @cache
 def territory_polygon() -> shapely.Geometry:
     """Union of the 22 communes of Tours Métropole Val de Loire (EPSG:4326), prepared for fast predicates."""
-    features = json.loads(TERRITORY_FILE.read_text(encoding="utf-8"))["features"]
+    features = json.loads(TERRITORY_GEOJSON.read_text(encoding="utf-8"))["features"]
     shapes = shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
     territory = shapely.union_all(shapes)
     shapely.prepare(territory)

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import json
 import math
 import os
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -27,7 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from assets.lexical import to_lexical
+from assets.publish.lexical import to_lexical
+from quality.atomic import fsync_dir, fsync_file, size_and_sha256, temp_path
 from quality.schema import TableSchema
 
 CSV = "CSV"
@@ -74,7 +72,7 @@ def write_publication(
     ``geometry_column`` (EWKT text ``SRID=4326;POINT(lon lat)`` or shapely geometries) makes the
     dataset geographic: a GeoJSON (RFC 7946) file is added and the Parquet file is a GeoParquet.
     ``schema`` (the one the catalogue says the files conform to) puts every CSV value in its field's
-    lexical form (``assets/lexical.py``) and gives Parquet and GeoJSON the field's type: integers stay
+    lexical form (``assets/publish/lexical.py``) and gives Parquet and GeoJSON the field's type: integers stay
     integers even with nulls, arrays and objects are JSON.
     """
     publish_dir = Path(publish_dir)
@@ -93,42 +91,21 @@ def write_publication(
     try:
         for fmt, write in writers:
             final = publish_dir / f"{dataset}.{EXTENSIONS[fmt]}"
-            temp = _temp_path(final)
+            temp = temp_path(final)
             staged.append((fmt, temp, final))
             write(temp)
-            _fsync_file(temp)
+            fsync_file(temp)
         published = []
         for fmt, temp, final in staged:
-            size, digest = _size_and_sha256(temp)
+            size, digest = size_and_sha256(temp)
             os.replace(temp, final)
             published.append(PublishedFile(final, fmt, MEDIA_TYPES[fmt], size, digest))
-        _fsync_dir(publish_dir)
+        fsync_dir(publish_dir)
         return published
     finally:
         for _, temp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
-
-
-def write_bytes_atomically(data: bytes, path: Path) -> tuple[int, str]:
-    """Write ``data`` to ``path`` so readers see the old or the new content, never a part.
-
-    Returns ``(byte_size, sha256)`` of what was written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = _temp_path(path)
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-        _fsync_dir(path.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-    return len(data), hashlib.sha256(data).hexdigest()
 
 
 def neutralise_formulas(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
@@ -280,39 +257,3 @@ def _geodataframe(frame: pd.DataFrame, geometry_column: str) -> gpd.GeoDataFrame
     geometry = _as_geometries(frame[geometry_column])
     geo = gpd.GeoDataFrame(frame.drop(columns=[geometry_column]), geometry=geometry, crs="EPSG:4326")
     return geo.rename_geometry(geometry_column) if geometry_column != "geometry" else geo
-
-
-def _temp_path(final: Path) -> Path:
-    # Same directory as the target, so os.replace never crosses file systems; hidden and unique so a
-    # directory listing or a concurrent writer never mistakes it for a publication.
-    return final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not every platform can open a directory.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _size_and_sha256(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in _blocks(handle):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
-
-
-def _blocks(handle, size: int = 1 << 20) -> Iterator[bytes]:
-    while block := handle.read(size):
-        yield block

@@ -1,6 +1,6 @@
 """Near matches between a file's headers and a schema's labels, taken only when they are unambiguous.
 
-The exact tiers of :mod:`assets.harmonise` already ignore case, accents, spaces and punctuation. What
+The exact tiers of :mod:`assets.harmonise.headers` already ignore case, accents, spaces and punctuation. What
 agents still write differently, seen in real files: a plural or « (s) » (« Prénoms » for « Prénom »),
 small words left out (« Date de décision » for « Date de la décision »), the label's last word left
 out (« Date de la convention » for « Date de la convention de subvention »), the words in another
@@ -13,8 +13,9 @@ unmatched and the report lists it: a wrong match would put values in the wrong c
 from __future__ import annotations
 
 import re
-import unicodedata
 from difflib import SequenceMatcher
+
+from quality.text import without_accents
 
 # Short words agents add or drop freely in French labels.
 STOP_WORDS = frozenset({"de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "en", "et"})
@@ -27,8 +28,7 @@ def label_words(text: str) -> list[str]:
     text = str(text).replace("\ufeff", "")
     text = re.sub(r"\(\s*[sx]\s*\)", "", text, flags=re.IGNORECASE)
     text = re.sub(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])", " ", text)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = without_accents(text).casefold()
     return [_singular(w) for w in re.split(r"[\W_]+", text) if w]
 
 

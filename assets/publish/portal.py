@@ -1,6 +1,6 @@
 """What the portal harvests: each dataset's files, the DCAT-AP catalogue and the coverage scoreboard.
 
-Glue between the registry and the pure writers of ``assets/publish.py``, ``assets/catalog.py`` and
+Glue between the registry and the pure writers of ``files.py`` and ``catalog.py`` (beside it) and
 ``quality/reports/scoreboard.py``: it turns registry entries and published frames into their inputs.
 """
 
@@ -14,20 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from assets.catalog import (
-    LICENCE_OUVERTE_2_0,
-    ODBL_1_0,
+from assets.publish.catalog import build_catalog, write_catalog
+from assets.publish.catalog_meta import (
     CatalogMeta,
     DatasetMeta,
     Distribution,
-    build_catalog,
     dataset_identifier,
-    frequency,
     territory_polygon,
-    theme,
-    write_catalog,
 )
-from assets.publish import PublishedFile, write_bytes_atomically, write_publication
+from assets.publish.dcat_terms import LICENCE_OUVERTE_2_0, ODBL_1_0, frequency, theme
+from assets.publish.files import PublishedFile, write_publication
+from quality.atomic import write_bytes_atomically
+from quality.frequency import EU_CODES
+from quality.geo import GEOMETRY_TYPES, TERRITORY_GEOJSON
 from quality.holds import hold_rows
 from quality.plausible import coverage
 from quality.reports.scoreboard import write_scoreboard
@@ -35,17 +34,7 @@ from quality.schema import TableSchema, load_schema
 from resources.registry.model import Dataset, Registry
 from resources.warehouse import LINEAGE
 
-TERRITORY_OUTLINE = Path(__file__).resolve().parents[1] / "quality" / "reference" / "tmvl-communes.geojson"
 LICENCES = {"etalab-2.0": LICENCE_OUVERTE_2_0, "odbl-1.0": ODBL_1_0}
-FREQUENCIES = {
-    "daily": "DAILY",
-    "weekly": "WEEKLY",
-    "monthly": "MONTHLY",
-    "quarterly": "QUARTERLY",
-    "semiannual": "ANNUAL_2",
-    "annual": "ANNUAL",
-    "irregular": "IRREG",
-}
 MANIFEST = "manifest.json"
 
 
@@ -65,7 +54,7 @@ def publish_files(
     catalogue date the files by it, not by when they were written (a held or unchanged publication
     rewrites the files of the version already out).
     """
-    geometry = next((f.name for f in schema.fields if f.type in ("geopoint", "geojson")), None)
+    geometry = next((f.name for f in schema.fields if f.type in GEOMETRY_TYPES), None)
     columns = [c for c in [*schema.field_names, *LINEAGE] if c in frame.columns]
     files = write_publication(
         frame[columns], dataset.id, publish_dir, geometry_column=geometry, schema=schema
@@ -139,7 +128,7 @@ def write_portal_catalogue(registry: Registry, publish_dir: Path) -> list[Path]:
             "harmonisés aux schémas nationaux (SCDL, schema.data.gouv.fr) et validés."
         ),
         base_url=territory.base_url,
-        spatial=territory_polygon(TERRITORY_OUTLINE, communes),
+        spatial=territory_polygon(TERRITORY_GEOJSON, communes),
         homepage=territory.homepage or territory.base_url,
     )
     entries = []
@@ -162,7 +151,7 @@ def write_portal_catalogue(registry: Registry, publish_dir: Path) -> list[Path]:
                 modified=published_at,
                 themes=[theme(dataset.theme)],
                 licence=LICENCES[dataset.licence],
-                accrual_periodicity=frequency(FREQUENCIES[dataset.frequency]),
+                accrual_periodicity=frequency(EU_CODES[dataset.frequency]),
                 temporal_start=start,
                 temporal_end=end,
                 conforms_to=conforms_to,
