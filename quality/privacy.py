@@ -49,7 +49,6 @@ flag far more association names than it would catch persons.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,6 +56,8 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType
+
+from quality.text import ascii_only
 
 Action = Literal["withhold", "mask"]
 ACTIONS: tuple[str, ...] = ("withhold", "mask")
@@ -472,12 +473,12 @@ def _present(column: pd.Series) -> pd.Series:
 
 
 def _fold_one(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return ascii_only(text).lower()
 
 
 def _fold(text: pd.Series) -> pd.Series:
     """Lower case without accents, as FIRST_NAMES is written."""
-    return text.str.normalize("NFKD").str.encode("ascii", errors="ignore").str.decode("ascii").str.lower()
+    return text.map(_fold_one)
 
 
 __all__ = [

@@ -13,7 +13,6 @@ import json
 import mimetypes
 import re
 import time
-import unicodedata
 from collections.abc import Mapping
 from email.message import Message
 from pathlib import PurePosixPath
@@ -22,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from quality.text import ascii_only
 from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
 from resources.harvest.guard import MAX_REDIRECTS, GuardedTransport, HostPolicy
 
@@ -214,7 +214,7 @@ def _error_detail(response: httpx.Response, limit: int = 4096) -> str:
 
 def ascii_header(value: str) -> str:
     """HTTP header values are ASCII (RFC 9110 leaves anything else opaque): fold accents away."""
-    return unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    return ascii_only(value)
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
