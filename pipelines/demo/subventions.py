@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.demo import quirks
+import pipelines.demo.quirks as quirks
 from quality.schema import load_schema
 
 DATASET = "subventions"

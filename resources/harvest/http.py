@@ -22,8 +22,11 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from quality.text import ascii_only
-from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
+from quality.url_mask import mask_url
+from resources.harvest.errors import HarvestError
 from resources.harvest.guard import MAX_REDIRECTS, GuardedTransport, HostPolicy
+from resources.harvest.harvested import Harvested, previous_sha
+from resources.harvest.policy import HttpPolicy
 
 # Extensions the reader dispatches on; a media type is only used when the name has none of them.
 KNOWN_EXTENSIONS = (".csv", ".geojson", ".json", ".gml", ".zip", ".xlsx", ".xls", ".ods", ".xml", ".txt")
