@@ -103,7 +103,9 @@ def _unique_failures(u: pd.Series, p: Parsed, f: Field) -> dict[str, np.ndarray]
 
 
 @dataclass
-class _ColumnResult:
+class ColumnResult:
+    """One column's verdict: its errors, its typed values, and what the keys and custom checks read."""
+
     errors: list[pd.DataFrame]
     typed: pd.Series
     key: np.ndarray  # comparable value per cell (None when missing or of the wrong type)
@@ -120,7 +122,8 @@ def _cell_errors(
     )
 
 
-def validate_column(col: pd.Series, f: Field, missing_values: list[str]) -> _ColumnResult:
+def validate_column(col: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
+    """The cells of one column against field ``f``: required, type, constraints, ``unique``."""
     n = len(col)
     index = col.index
     rows = pd.Series(index.to_numpy(), index=index)
@@ -190,7 +193,7 @@ def validate_column(col: pd.Series, f: Field, missing_values: list[str]) -> _Col
             mask = np.zeros(n, bool)
             mask[good_pos[dup]] = True
             errors.append(_cell_errors(rows, text, mask, f.name, "unique", suffix))
-    return _ColumnResult(errors, typed, key, text, missing | type_bad)
+    return ColumnResult(errors, typed, key, text, missing | type_bad)
 
 
 def key_errors(
