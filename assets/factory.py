@@ -15,9 +15,9 @@ import pandas as pd
 
 from assets.dataset_schema import dataset_schema
 from assets.failure import failure_message, is_transient, stage
-from assets.gtfs import read_gtfs_stops
 from assets.ingest import Ingested, ingest_file
 from assets.keys import asset_key, partitions_for
+from assets.read.gtfs import read_gtfs_stops
 from assets.territory import build_territory_assets
 from pipelines.registry import Dataset, Registry
 from pipelines.schedules import harvest_pool

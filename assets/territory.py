@@ -79,7 +79,7 @@ def build_territory_assets(registry: Registry, dataset: Dataset) -> list[dg.Asse
         suite = build_suite(
             schema, candidate.table, geo=geo, key=consolidation.gate_key, expected_rows=expected
         )
-        gate = run_gate(warehouse.resolved_url(), candidate.schema_name, candidate.table, suite)
+        gate = run_gate(warehouse.engine(), candidate.schema_name, candidate.table, suite)
         checks = [
             dg.AssetCheckResult(
                 check_name=check_name(outcome.name),

@@ -87,8 +87,8 @@ def _frictionless_errors(path: Path, schema) -> tuple[float, list[tuple[int, str
 
 
 def bench_strict(paths: dict[str, Path]) -> list[Row]:
+    from assets.read.strict import STANDARD_RULES, validate_file
     from quality.schema import load_schema
-    from quality.strict import STANDARD_RULES, validate_file
 
     schema = load_schema("scdl-subventions")
     path = paths["1m-utf8"]

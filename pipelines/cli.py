@@ -235,8 +235,8 @@ def validate(
     from contextlib import redirect_stdout
 
     from assets.read import RefusedFile
+    from assets.read.strict import validate_file
     from quality.schema import available_schemas, load_schema
-    from quality.strict import validate_file
 
     try:
         table_schema = load_schema(schema)

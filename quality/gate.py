@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from quality.geo import GEOMETRY_TYPES
+
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
     from quality.schema import TableSchema
 
-GEOMETRY_TYPES = ("geopoint", "geojson")
 DEFAULT_GEOMETRY_COLUMN = "geom"
 # Enough offending values for a person to recognise the problem, few enough to keep reports light.
 _SAMPLE = 20
@@ -197,11 +198,14 @@ def build_suite(
     return suite
 
 
-def run_gate(url: str, schema_name: str, table: str, expectations: list[Expectation]) -> GateResult:
+def run_gate(engine: sa.Engine, schema_name: str, table: str, expectations: list[Expectation]) -> GateResult:
     """Run ``expectations`` against ``schema_name.table`` in PostgreSQL, as SQL queries.
 
-    ``url`` is an SQLAlchemy URL; a plain ``postgresql://`` one is given the psycopg 3 driver.
-    Nothing is persisted: the GX context is ephemeral.
+    ``engine`` is the warehouse resource's (the caller passes it; quality/ never reaches for
+    resources/): the table is looked up on its pool. GX builds its SQL data source from a connection
+    string, never from an engine, so it is given the engine's URL, with the table's schema as its
+    search_path; its connections are closed at the end. Nothing is persisted: the GX context is
+    ephemeral.
     """
     # Registers PostGIS types with SQLAlchemy's reflection: GX reflects the table's column types
     # first, and an unknown "geometry" column would fail every expectation of the suite.
@@ -210,15 +214,14 @@ def run_gate(url: str, schema_name: str, table: str, expectations: list[Expectat
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     start = time.perf_counter()
-    connection_string = _psycopg_url(url)
-    _require_table(connection_string, schema_name, table)
+    _require_table(engine, schema_name, table)
     context = gx.get_context(mode="ephemeral")
     # Dagster's log is no place for tqdm bars.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     run = uuid.uuid4().hex[:8]
     # The schema goes into the connection's search_path, as GX 1.x asks (the asset's schema_name is
     # deprecated); the table is then found, and its types reflected, under that schema only.
-    connection_string = _with_search_path(connection_string, schema_name)
+    connection_string = _with_search_path(engine.url.render_as_string(hide_password=False), schema_name)
     source = context.data_sources.add_postgres(name=f"warehouse-{run}", connection_string=connection_string)
     asset = source.add_table_asset(name=f"{schema_name}.{table}", table_name=table)
     batch = asset.add_batch_definition_whole_table("whole-table").get_batch()
@@ -280,21 +283,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _psycopg_url(url: str) -> str:
-    parsed = sa.make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
-
-
-def _require_table(url: str, schema_name: str, table: str) -> None:
+def _require_table(engine: sa.Engine, schema_name: str, table: str) -> None:
     # With a search_path, a table missing from its schema could be found in public instead.
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            found = sa.inspect(conn).has_table(table, schema=schema_name)
-    finally:
-        engine.dispose()
+    with engine.connect() as conn:
+        found = sa.inspect(conn).has_table(table, schema=schema_name)
     if not found:
         raise LookupError(f"table {schema_name}.{table} introuvable dans l'entrepôt")
 

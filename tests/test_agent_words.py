@@ -91,7 +91,7 @@ def test_no_rule_code_or_english_status_reaches_an_html_page() -> None:
 
 
 def test_every_rule_the_platform_emits_has_a_french_label() -> None:
-    from quality.strict import STANDARD_RULES
+    from assets.read.strict import STANDARD_RULES
     from quality.validate.checks import CHECKS
 
     emitted = {n for n in CHECKS if "_" not in n} | set(STANDARD_RULES) | RULE_CODES | {"reference"}

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import assets.ingest
 from pipelines.cli import app
 from resources.store import sha256_file
-from resources.warehouse import Warehouse
+from resources.warehouse import Warehouse, loads
 
 runner = CliRunner()
 EXAMPLE = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
@@ -55,17 +55,17 @@ def _break_harmonise(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _break_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = Warehouse._load_quarantine
+    real = loads.load_quarantine
 
-    def load_quarantine(self, conn, table, batch, quarantined):
+    def load_quarantine(conn, table, batch, quarantined):
         rows = conn.execute(f"SELECT count(*) FROM harmonised.{table} WHERE producer = %s", (batch.producer,))
         if batch.file_name.startswith("panne"):
             # The partition's old rows are already deleted and the new ones copied: roll it all back.
             assert rows.fetchone()[0] > 0
             raise RuntimeError("bogue injecté dans le chargement")
-        return real(self, conn, table, batch, quarantined)
+        return real(conn, table, batch, quarantined)
 
-    monkeypatch.setattr(Warehouse, "_load_quarantine", load_quarantine)
+    monkeypatch.setattr(loads, "load_quarantine", load_quarantine)
 
 
 @pytest.mark.parametrize(

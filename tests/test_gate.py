@@ -14,6 +14,14 @@ REQUIRED = [f.name for f in SCHEMA.fields if f.required]
 KEY = ["idAttribuant", "referenceDecision"]
 
 
+@pytest.fixture
+def engine(fresh_pg_url: str):
+    """The engine the gate is handed (the warehouse resource's, in the pipeline)."""
+    engine = sa.create_engine(fresh_pg_url)
+    yield engine
+    engine.dispose()
+
+
 def _rows(count: int) -> pd.DataFrame:
     """A territory's worth of valid grants: two producers, one key per row."""
     frame = pd.DataFrame(
@@ -82,11 +90,11 @@ def test_suite_is_derived_from_the_schema() -> None:
         build_suite(SCHEMA, "t", geo=False, key=["siret"], expected_rows=None)
 
 
-def test_gate_passes_a_clean_table_and_fails_each_broken_rule(fresh_pg_url: str) -> None:
+def test_gate_passes_a_clean_table_and_fails_each_broken_rule(fresh_pg_url: str, engine: sa.Engine) -> None:
     clean = _rows(20)
     _create(fresh_pg_url, "published_candidate", clean)
     suite = build_suite(SCHEMA, "published_candidate", geo=True, key=KEY, expected_rows=(10, 30))
-    result = run_gate(fresh_pg_url, "public", "published_candidate", suite)
+    result = run_gate(engine, "public", "published_candidate", suite)
     assert result.success, [(r.name, r.observed, r.details) for r in result.failures]
     assert len(result.results) == len(suite)
     assert _by_name(result)["row-count"].observed == 20
@@ -101,7 +109,7 @@ def test_gate_passes_a_clean_table_and_fails_each_broken_rule(fresh_pg_url: str)
     broken.loc[8, "geom"] = None  # a row without geometry
     _create(fresh_pg_url, "broken_candidate", broken)
     suite = build_suite(SCHEMA, "broken_candidate", geo=True, key=KEY, expected_rows=(100, 200))
-    result = run_gate(fresh_pg_url, "public", "broken_candidate", suite)
+    result = run_gate(engine, "public", "broken_candidate", suite)
     assert not result.success
     failed = {r.name: r for r in result.failures}
     assert set(failed) == {
@@ -120,37 +128,37 @@ def test_gate_passes_a_clean_table_and_fails_each_broken_rule(fresh_pg_url: str)
     assert "territoire" in failed["unique:idAttribuant,referenceDecision"].details["description"]
 
 
-def test_single_column_key_unique_across_producers(fresh_pg_url: str) -> None:
+def test_single_column_key_unique_across_producers(fresh_pg_url: str, engine: sa.Engine) -> None:
     frame = _rows(6)
     frame["referenceDecision"] = ["A", "B", "C", "D", "E", "A"]  # two producers, same reference
     _create(fresh_pg_url, "published_candidate", frame)
     suite = build_suite(
         SCHEMA, "published_candidate", geo=False, key=["referenceDecision"], expected_rows=None
     )
-    result = run_gate(fresh_pg_url.replace("+psycopg", ""), "public", "published_candidate", suite)
+    result = run_gate(engine, "public", "published_candidate", suite)
     assert [r.name for r in result.failures] == ["unique:referenceDecision"]
     assert result.failures[0].observed == 2 and result.failures[0].details["sample"] == ["A", "A"]
     frame["referenceDecision"] = list("ABCDEF")
     _create(fresh_pg_url, "fixed_candidate", frame)
     suite = build_suite(SCHEMA, "fixed_candidate", geo=False, key=["referenceDecision"], expected_rows=(6, 6))
-    assert run_gate(fresh_pg_url, "public", "fixed_candidate", suite).success
+    assert run_gate(engine, "public", "fixed_candidate", suite).success
 
 
-def test_a_missing_geometry_column_fails_the_gate(fresh_pg_url: str) -> None:
+def test_a_missing_geometry_column_fails_the_gate(fresh_pg_url: str, engine: sa.Engine) -> None:
     _create(fresh_pg_url, "published_candidate", _rows(4).drop(columns="geom"))
     suite = build_suite(SCHEMA, "published_candidate", geo=True, key=None, expected_rows=None)
-    result = run_gate(fresh_pg_url, "public", "published_candidate", suite)
+    result = run_gate(engine, "public", "published_candidate", suite)
     assert [r.name for r in result.failures] == ["geometry:geom"]
     assert "geom" in result.failures[0].details["exception"]
 
 
-def test_table_in_the_published_schema_not_a_namesake_in_public(fresh_pg_url: str) -> None:
+def test_table_in_the_published_schema_not_a_namesake_in_public(fresh_pg_url: str, engine: sa.Engine) -> None:
     _create(fresh_pg_url, "subventions", _rows(4), schema="published")
     broken = _rows(4)
     broken["montant"] = None
     _create(fresh_pg_url, "subventions", broken)  # same name in public: must not be the one checked
     suite = build_suite(SCHEMA, "subventions", geo=True, key=KEY, expected_rows=(4, 4))
-    result = run_gate(fresh_pg_url, "published", "subventions", suite)
+    result = run_gate(engine, "published", "subventions", suite)
     assert result.success and result.table == "published.subventions"
     with pytest.raises(LookupError, match="published.absente"):
-        run_gate(fresh_pg_url, "published", "absente", suite)
+        run_gate(engine, "published", "absente", suite)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import REFERENCE
 
-from assets.gtfs import GtfsError, read_gtfs
+from assets.read.gtfs import GtfsError, read_gtfs
 from resources.harvest import HarvestError, HttpPolicy, harvest
 from resources.harvest.replay_reference import reference_routes
 from resources.harvest.replay_server import ReplayServer, file_route

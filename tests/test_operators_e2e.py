@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from conftest import REFERENCE
 
 from assets.factory import build_dataset_assets
-from assets.gtfs import read_gtfs_stops
 from assets.keys import asset_key
 from assets.read import RefusedFile
+from assets.read.gtfs import read_gtfs_stops
 from pipelines.definitions import build_ingest_jobs
 from pipelines.demo import generate_demo
 from pipelines.feeds import CKAN_CSV, DAE_FILE, FEEDS_URL_VAR, OPERATOR_DB_VAR, start_demo_feeds

@@ -15,8 +15,8 @@ import pytest
 from conftest import SHARED_SCHEMAS
 from frictionless import Detector
 
+from assets.read.strict import STANDARD_RULES, validate_file
 from quality.schema import SCHEMAS_DIR, available_schemas, frictionless_descriptor, load_schema
-from quality.strict import STANDARD_RULES, validate_file
 
 STANDARD = STANDARD_RULES
 

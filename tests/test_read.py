@@ -1,4 +1,4 @@
-"""assets/read.py on the real extracts in /work/shared/reference and on small files made here."""
+"""assets/read/ on the real extracts in /work/shared/reference and on small files made here."""
 
 from __future__ import annotations
 

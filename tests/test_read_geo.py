@@ -1,4 +1,4 @@
-"""assets/read_geo.py on real WFS/GeoJSON extracts and on Shapefile/GeoPackage files written here."""
+"""assets/read/geo.py on real WFS/GeoJSON extracts and on Shapefile/GeoPackage files written here."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from conftest import REFERENCE
 from shapely.geometry import Point, Polygon
 
 from assets.read import read_table
-from assets.read_geo import read_geo
+from assets.read.geo import read_geo
 
 WFS = REFERENCE / "wfs"
 

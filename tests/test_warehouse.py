@@ -13,13 +13,13 @@ import pytest
 from conftest import SHARED_SCHEMAS
 
 from quality.schema import load_schema, load_schema_file
+from quality.url_mask import mask_url
 from resources.warehouse import (
     ANALYST_ROLE,
     OWNER_ROLE,
     BatchRecord,
     Warehouse,
     column_type,
-    mask_url,
     table_name,
 )
 

@@ -174,7 +174,7 @@ def fix_for(rule: str, message: str = "") -> str:
     return template
 
 
-# Why a file was refused as a whole (assets/read.py RefusedFile.reason), and what to do about it.
+# Why a file was refused as a whole (assets/read/staged.py RefusedFile.reason), and what to do about it.
 _REFUSALS: dict[str, str] = {
     "missing-required-columns": "Ajoutez les colonnes obligatoires listées ci-dessous, ou donnez à la "
     "colonne de votre fichier qui contient cette information le nom du champ (la colonne la plus proche "

@@ -1,4 +1,4 @@
-"""GTFS feeds: a zip at a URL. Fetch only; reading is ``assets/gtfs.py``.
+"""GTFS feeds: a zip at a URL. Fetch only; reading is ``assets/read/gtfs.py``.
 
 Registry entry: ``{kind: gtfs, url, file_name?}``. The archive keeps the zip as received; the only
 check here is that it is a zip at all, so an HTML error page served with 200 is refused at the door.

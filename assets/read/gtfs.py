@@ -6,7 +6,7 @@ error names the file and row an operator can open. Files may start with a UTF-8 
 do) and may sit in one sub-folder of the zip.
 
 The zip is untrusted: its central directory is checked (sizes, ratios, names) by
-:func:`assets.safety.inspect_zip` before anything is inflated, and only the ``.txt`` members we need
+:func:`assets.read.safety.inspect_zip` before anything is inflated, and only the ``.txt`` members we need
 are read, in memory, never extracted.
 """
 
@@ -20,8 +20,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from assets.read import MAX_IN_MEMORY_BYTES, RefusedFile, StagedTable
-from assets.safety import UnsafeFile, inspect_zip
+from assets.read.limits import MAX_IN_MEMORY_BYTES
+from assets.read.safety import UnsafeFile, inspect_zip
+from assets.read.staged import RefusedFile, StagedTable
+from quality.errors import FILE_ERROR_COLUMNS
 
 REQUIRED_FILES = ("stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
 REQUIRED_COLUMNS = {
@@ -30,7 +32,6 @@ REQUIRED_COLUMNS = {
     "trips.txt": ("route_id", "trip_id"),
     "stop_times.txt": ("trip_id", "stop_id"),
 }
-ERROR_COLUMNS = ["file", "row", "field", "rule", "value", "message"]
 FIRST_DATA_LINE = 2
 # location_type 0/empty (stop or platform) and 1 (station) are places a traveller looks for; 2-4
 # (entrances, generic nodes, boarding areas) are not published as stops.
@@ -89,7 +90,7 @@ class GtfsFeed:
             )
         )
         errors = pd.concat(parts, ignore_index=True)
-        return errors.astype({"row": "int64"})[ERROR_COLUMNS]
+        return errors.astype({"row": "int64"})[FILE_ERROR_COLUMNS]
 
 
 def read_gtfs(data: bytes, name: str = "gtfs.zip") -> GtfsFeed:
@@ -264,5 +265,5 @@ def _errors(bad: pd.DataFrame, file: str, field: str, rule: str, message: pd.Ser
             "value": bad[field].to_numpy(dtype=object),
             "message": np.asarray(message, dtype=object),
         },
-        columns=ERROR_COLUMNS,
+        columns=FILE_ERROR_COLUMNS,
     )

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from assets.read import read_table
+from assets.read.dispatch import read_table
 from quality.schema import TableSchema
 from quality.validate import StructureIssue, Validation, check_structure, validate_frame
 

@@ -1,6 +1,6 @@
 """Read a geographic file (GeoJSON, zipped Shapefile, GeoPackage, WFS GML) into a staged frame.
 
-The attributes become text columns as in :mod:`assets.read`, plus a ``geometry`` column in EWKT
+The attributes become text columns as in :mod:`assets.read.dispatch`, plus a ``geometry`` column in EWKT
 ``SRID=4326;...`` reprojected from the file's CRS. GDAL (through pyogrio) does the reading and pyproj
 the reprojection; only the decisions GDAL cannot make are here:
 
@@ -26,8 +26,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from assets.read import RefusedFile, StagedTable, cell_text, unique_headers
-from assets.safety import XML_PROLOG_BYTES, UnsafeFile, check_xml_prolog, inspect_zip, safe_extract
+from assets.read.cells import cell_text
+from assets.read.rows import unique_headers
+from assets.read.safety import XML_PROLOG_BYTES, UnsafeFile, check_xml_prolog, inspect_zip, safe_extract
+from assets.read.staged import RefusedFile, StagedTable
 
 # Lambert-93 (EPSG:2154) projected bounds of metropolitan France, with a margin (IGN: x 100-1250 km,
 # y 6040-7120 km).
