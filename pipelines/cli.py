@@ -1,5 +1,10 @@
 """``territoire``: the command line of the data team and the commune agents.
 
+One module because it is one Typer application: every command is a thin wrapper that imports its work
+lazily (``territoire status`` answers without loading Dagster or pandas) and shares the app, the
+registry-loading callback, the exit codes below and the French usage errors; commands spread over
+modules would each import the app back and register themselves by import side effect.
+
 Exit codes: 0 when the platform did its work (even when the data had errors: those are reported, not
 failures), 1 for ``validate`` on an invalid file, 2 for a bad command line (unknown producer, dataset,
 schema), 3 when the platform itself failed.

@@ -1,5 +1,10 @@
 """The demo's operator feeds: real servers on loopback standing in for the operators' own.
 
+One module because it is one fixture: each operator's generated files, the replay routes that serve
+them and the environment variables the registry reads are written against the same seed, paths and
+route constants (``DAE_FILE``, ``ODS_BASE``, ``CKAN_*``, ``FEED_ROUTES``) that the tests break on
+purpose; split, every writer would import the route table back and the fixture would read in pieces.
+
 ``pipelines/operators.yaml`` and ``pipelines/datasets.yaml`` declare sources harvested from operators
 (plain HTTP, CKAN, GTFS, OpenDataSoft, WFS, SQL). Their servers are not reachable from a demo machine,
 so :func:`start_demo_feeds` writes what each operator would publish under ``<home>/feeds/`` and

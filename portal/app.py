@@ -3,35 +3,31 @@ tiles under ``/tiles/``. Built by ``create_app(settings)``; ``territoire serve``
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC
-from email.utils import format_datetime, parsedate_to_datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal import cursor as cursors
 from portal import exports, queries
+from portal.caching import cached, not_modified, validators
 from portal.columns import PublishedDataset, published_datasets
+from portal.docs import mount_docs
 from portal.errors import ApiError, bad
 from portal.methods import HEAD_MARK, ReadOnlyMethods
 from portal.request import MAX_PAGE_SIZE, parse_query
 from portal.request import Query as RecordsQuery
 from resources.registry.model import Registry
 
-SWAGGER_DIST = Path(__file__).resolve().parent / "static" / "node_modules" / "swagger-ui-dist"
 EXPORT_BATCH = 5000
 
 
@@ -152,7 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     _api_routes(app, portal)
     _extra_routers(app, portal)
-    _docs(app)
+    mount_docs(app)
     return app
 
 
@@ -160,54 +156,6 @@ def _extra_routers(app: FastAPI, portal: Portal) -> None:
     from portal.ogc import ogc_router
 
     app.include_router(ogc_router(portal))
-
-
-# -- caching -----------------------------------------------------------------------------------------
-
-
-def _validators(request: Request, published_at, *parts: Any) -> tuple[str, str]:
-    digest = hashlib.sha256(
-        json.dumps(
-            [request.url.path, sorted(request.query_params.multi_items()), *parts], default=str
-        ).encode()
-    ).hexdigest()[:32]
-    return f'W/"{digest}"', format_datetime(published_at.astimezone(UTC), usegmt=True)
-
-
-def _not_modified(request: Request, etag: str, last_modified: str) -> Response | None:
-    """A 304 when the client already holds this representation (ETag first, then the date)."""
-    headers = {
-        "ETag": etag,
-        "Last-Modified": last_modified,
-        "Cache-Control": "public, max-age=0, must-revalidate",
-    }
-    match = request.headers.get("if-none-match")
-    if match is not None:
-        tags = {t.strip() for t in match.split(",")}
-        if etag in tags or "*" in tags or etag.removeprefix("W/") in tags:
-            return Response(status_code=304, headers=headers)
-        return None
-    since = request.headers.get("if-modified-since")
-    if since:
-        try:
-            if parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since):
-                return Response(status_code=304, headers=headers)
-        except (TypeError, ValueError):
-            pass
-    return None
-
-
-def conditional(request: Request, published_at, *parts: Any) -> tuple[str, str, Response | None]:
-    """The validators of this representation, and the 304 to answer when the client holds it."""
-    etag, modified = _validators(request, published_at, *parts)
-    return etag, modified, _not_modified(request, etag, modified)
-
-
-def _cached(response: Response, etag: str, last_modified: str) -> Response:
-    response.headers["ETag"] = etag
-    response.headers["Last-Modified"] = last_modified
-    response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
-    return response
 
 
 # -- /api --------------------------------------------------------------------------------------------
@@ -263,12 +211,12 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
         served = [(p, current[p.table]) for p in portal.datasets.values() if p.table in current]
         latest = max((v.published_at for _, v in served), default=None)
         if latest is not None:
-            etag, modified = _validators(request, latest, [(p.id, v.version) for p, v in served])
-            if (early := _not_modified(request, etag, modified)) is not None:
+            etag, modified = validators(request, latest, [(p.id, v.version) for p, v in served])
+            if (early := not_modified(request, etag, modified)) is not None:
                 return early
         body = {"data": [_dataset_summary(portal, request, p, v) for p, v in served], "total": len(served)}
         response = JSONResponse(body)
-        return _cached(response, etag, modified) if latest is not None else response
+        return cached(response, etag, modified) if latest is not None else response
 
     @app.get("/api/datasets/{id}", summary="Un jeu de données, ses champs et ses versions", responses=_ERRORS)
     async def show_dataset(request: Request, id: str) -> Response:  # noqa: A002 - the API's own name
@@ -277,8 +225,8 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
             known = await queries.versions(conn, published.table)
         if not known:
             raise ApiError(404, f"Le jeu « {id} » n'a encore aucune version publiée.", "id")
-        etag, modified = _validators(request, known[-1].published_at, known[-1].version)
-        if (early := _not_modified(request, etag, modified)) is not None:
+        etag, modified = validators(request, known[-1].published_at, known[-1].version)
+        if (early := not_modified(request, etag, modified)) is not None:
             return early
         body = _dataset_summary(portal, request, published, known[-1])
         body["fields"] = [
@@ -288,7 +236,7 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
         body["versions"] = [
             {"version": v.version, "published_at": v.published_at.isoformat(), "rows": v.rows} for v in known
         ]
-        return _cached(JSONResponse(body), etag, modified)
+        return cached(JSONResponse(body), etag, modified)
 
     @app.get(
         "/api/datasets/{id}/records",
@@ -331,8 +279,8 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
             after = position.key
         async with portal.pool.connection() as conn:
             snap = await _snapshot(conn, published, query)
-            etag, modified = _validators(request, snap.published_at, snap.version)
-            if (early := _not_modified(request, etag, modified)) is not None:
+            etag, modified = validators(request, snap.published_at, snap.version)
+            if (early := not_modified(request, etag, modified)) is not None:
                 return early
             rows = await queries.records(conn, published, query, snap, after, query.page_size + 1)
             total = await queries.count(conn, published, query, snap) if query.count else None
@@ -357,7 +305,7 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
             + json.dumps(meta, ensure_ascii=False)
             + "}"
         )
-        return _cached(Response(body, media_type="application/json"), etag, modified)
+        return cached(Response(body, media_type="application/json"), etag, modified)
 
     @app.get(
         "/api/datasets/{id}/export.{fmt}",
@@ -384,13 +332,13 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
             raise bad("page_size", "Un export renvoie tout le résultat : pas de page_size, cursor ni count.")
         async with portal.pool.connection() as conn:
             snap = await _snapshot(conn, published, query)
-        etag, modified = _validators(request, snap.published_at, snap.version)
-        if (early := _not_modified(request, etag, modified)) is not None:
+        etag, modified = validators(request, snap.published_at, snap.version)
+        if (early := not_modified(request, etag, modified)) is not None:
             return early
         suffix = "" if snap.current else f"-v{snap.version}"
         headers = {"Content-Disposition": f'attachment; filename="{published.id}{suffix}.{fmt}"'}
         if request.scope.get(HEAD_MARK):
-            return _cached(Response(media_type=exports.MEDIA_TYPES[fmt], headers=headers), etag, modified)
+            return cached(Response(media_type=exports.MEDIA_TYPES[fmt], headers=headers), etag, modified)
         statement, values, selected = queries.export_statement(published, query, snap, fmt)
 
         async def batches() -> AsyncIterator[list[tuple]]:
@@ -412,7 +360,7 @@ def _api_routes(app: FastAPI, portal: Portal) -> None:
         else:
             body = exports.json_body(batches(), geojson=fmt == "geojson")
         response = StreamingResponse(body, media_type=exports.MEDIA_TYPES[fmt], headers=headers)
-        return _cached(response, etag, modified)
+        return cached(response, etag, modified)
 
 
 async def _snapshot(conn: psycopg.AsyncConnection, published: PublishedDataset, query: RecordsQuery):
@@ -426,34 +374,3 @@ async def _snapshot(conn: psycopg.AsyncConnection, published: PublishedDataset, 
             raise ApiError(404, f"Le jeu « {published.id} » n'était pas encore publié à cette date.", "as_of")
         raise ApiError(404, f"Le jeu « {published.id} » n'a encore aucune version publiée.", "id")
     return snap
-
-
-# -- docs --------------------------------------------------------------------------------------------
-
-_DOCS = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>territoire — documentation de l'API</title>
-<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/api/docs/init.js"></script>
-</body></html>"""
-
-_INIT = "window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui'});\n"
-
-
-def _docs(app: FastAPI) -> None:
-    if SWAGGER_DIST.is_dir():
-        app.mount("/api/docs/assets", StaticFiles(directory=SWAGGER_DIST), name="swagger-assets")
-
-    @app.get("/api/docs", include_in_schema=False)
-    async def docs() -> Response:
-        if not SWAGGER_DIST.is_dir():
-            raise ApiError(
-                503, "La documentation interactive n'est pas installée (make install) ; voir /openapi.json."
-            )
-        return HTMLResponse(_DOCS)
-
-    @app.get("/api/docs/init.js", include_in_schema=False)
-    async def docs_init() -> Response:
-        # A script file rather than inline: the page works under a strict Content-Security-Policy.
-        return Response(_INIT, media_type="text/javascript")

@@ -26,7 +26,6 @@ SQL_TYPES = {
     "year": "integer",
     "duration": "interval",
 }
-GEOMETRY_TYPES = ("geopoint", "geojson")
 JSON_TYPES = ("array", "object")
 ORDERED_TYPES = ("number", "integer", "date", "datetime", "time", "year", "duration")
 
@@ -45,6 +44,9 @@ class Column:
 
     @property
     def is_geometry(self) -> bool:
+        # The one list of geometry types, shared with the reader, the validator and the warehouse.
+        from quality.geo import GEOMETRY_TYPES
+
         return self.type in GEOMETRY_TYPES
 
     @property

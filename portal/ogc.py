@@ -12,19 +12,21 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from portal import cursor as cursors
 from portal import queries
+from portal.caching import conditional
 from portal.errors import ApiError, bad
 from portal.request import MAX_PAGE_SIZE, parse_bbox, parse_instant
 from portal.request import Query as RecordsQuery
 
 if TYPE_CHECKING:
-    from portal.app import Portal
+    from psycopg_pool import AsyncConnectionPool
+
     from portal.columns import PublishedDataset
 
 CONFORMANCE = [
@@ -35,6 +37,15 @@ CONFORMANCE = [
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 DEFAULT_LIMIT = 10
+
+
+class Host(Protocol):
+    """What the router needs from the application that mounts it (``portal.app.Portal``)."""
+
+    pool: AsyncConnectionPool
+    datasets: dict[str, PublishedDataset]
+
+    def dataset(self, dataset_id: str) -> PublishedDataset: ...
 
 
 def _wants_html(request: Request, f: str | None) -> bool:
@@ -61,7 +72,7 @@ def _links_html(links: list[dict[str, Any]]) -> str:
     return f"<ul>{items}</ul>"
 
 
-def ogc_router(portal: Portal) -> APIRouter:
+def ogc_router(portal: Host) -> APIRouter:
     router = APIRouter()
 
     def geo(dataset_id: str) -> PublishedDataset:
@@ -343,8 +354,6 @@ def ogc_router(portal: Portal) -> APIRouter:
             raise bad("x", f"x et y vont de 0 à {2**z - 1} au niveau {z}.")
         async with portal.pool.connection() as conn:
             snap = await _snapshot(conn, published, _version(version), None)
-            from portal.app import conditional
-
             etag, modified, early = conditional(request, snap.published_at, snap.version)
             if early is not None:
                 return early

@@ -17,6 +17,7 @@ import os
 import sqlalchemy as sa
 
 from portal import queries
+from quality.url_mask import mask_url
 
 PORTAL_URL_VAR = "TERRITOIRE_PORTAL_URL"
 TIMEOUT_VAR = "TERRITOIRE_PORTAL_STATEMENT_TIMEOUT_MS"
@@ -38,10 +39,6 @@ def portal_conninfo(home: str | None = None) -> str:
     return queries.provision_role(admin, statement_timeout_ms())
 
 
-def masked(conninfo: str) -> str:
-    return sa.make_url(conninfo).render_as_string(hide_password=True)
-
-
 def serve(host: str = "127.0.0.1", port: int = 8000, home: str | None = None) -> None:
     import uvicorn
 
@@ -52,5 +49,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, home: str | None = None) ->
     app = create_app(
         Settings(conninfo=conninfo, registry=load_registry(), statement_timeout_ms=statement_timeout_ms())
     )
-    print(f"Portail : http://{host}:{port}/api/datasets — entrepôt {masked(conninfo)}", flush=True)
+    print(f"Portail : http://{host}:{port}/api/datasets — entrepôt {mask_url(conninfo)}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -14,26 +14,9 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from quality.french import as_utc
+from quality.frequency import ALLOWED_AGE
 
-# Period plus grace, per declared frequency; an undeclared or unknown frequency is never "late".
-ALLOWED_AGE: dict[str, timedelta] = {
-    "annual": timedelta(days=365 + 30),
-    "semiannual": timedelta(days=183 + 21),
-    "quarterly": timedelta(days=92 + 14),
-    "monthly": timedelta(days=31 + 7),
-    "weekly": timedelta(days=7 + 2),
-    "daily": timedelta(days=2),
-}
 LATE_FACTOR = 0.5
-FREQUENCY_LABELS_FR: dict[str, str] = {
-    "annual": "annuelle",
-    "quarterly": "trimestrielle",
-    "monthly": "mensuelle",
-    "weekly": "hebdomadaire",
-    "daily": "quotidienne",
-    "semiannual": "semestrielle",
-    "irregular": "irrégulière",
-}
 
 
 class LateCell(NamedTuple):

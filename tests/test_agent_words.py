@@ -92,7 +92,7 @@ def test_no_rule_code_or_english_status_reaches_an_html_page() -> None:
 
 def test_every_rule_the_platform_emits_has_a_french_label() -> None:
     from assets.read.strict import STANDARD_RULES
-    from quality.checks import CHECKS
+    from quality.validate.checks import CHECKS
 
     emitted = {n for n in CHECKS if "_" not in n} | set(STANDARD_RULES) | RULE_CODES | {"reference"}
     assert emitted - set(RULE_LABELS_FR) == set()
@@ -101,7 +101,7 @@ def test_every_rule_the_platform_emits_has_a_french_label() -> None:
 def test_row_numbers_in_messages_are_grouped_the_french_way() -> None:
     import pandas as pd
 
-    from quality.validate import messages
+    from quality.validate.messages import messages
 
     out = messages("montant", pd.Series([7, 12345]), pd.Series(["x", "y"]), "n'est pas un nombre.")
     assert list(out) == [

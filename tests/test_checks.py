@@ -3,9 +3,9 @@ import json
 import pandas as pd
 import pytest
 
-from quality.checks import CHECKS, siren_valid, siret_valid
 from quality.schema import load_schema, load_schema_file
 from quality.validate import validate_frame
+from quality.validate.checks import CHECKS, siren_valid, siret_valid
 
 
 def test_siret_siren_luhn_and_la_poste() -> None:

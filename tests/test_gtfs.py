@@ -12,7 +12,8 @@ from conftest import REFERENCE
 
 from assets.read.gtfs import GtfsError, read_gtfs
 from resources.harvest import HarvestError, HttpPolicy, harvest
-from resources.harvest.replay_server import ReplayServer, file_route, reference_routes
+from resources.harvest.replay_reference import reference_routes
+from resources.harvest.replay_server import ReplayServer, file_route
 
 FEED = REFERENCE / "gtfs" / "frioul-if-express-marseille-gtfs.zip"
 

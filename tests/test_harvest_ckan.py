@@ -11,7 +11,8 @@ from conftest import REFERENCE
 
 from resources.harvest import HarvestError, HttpPolicy, harvest
 from resources.harvest.ckan import package_show, pick_resource
-from resources.harvest.replay_server import ReplayServer, file_route, reference_routes
+from resources.harvest.replay_reference import reference_routes
+from resources.harvest.replay_server import ReplayServer, file_route
 
 POLICY = HttpPolicy(timeout=5, retries=0)
 SUBVENTIONS = REFERENCE / "real-world-subventions"

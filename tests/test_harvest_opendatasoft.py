@@ -10,7 +10,8 @@ from conftest import REFERENCE
 
 from resources.harvest import HarvestError, HttpPolicy, harvest
 from resources.harvest.opendatasoft import dataset_metadata
-from resources.harvest.replay_server import ReplayServer, reference_routes
+from resources.harvest.replay_reference import reference_routes
+from resources.harvest.replay_server import ReplayServer
 
 POLICY = HttpPolicy(timeout=5, retries=0)
 GEONAMES = "geonames-all-cities-with-a-population-1000"

@@ -13,7 +13,8 @@ import shapely
 from conftest import REFERENCE
 
 from resources.harvest import HarvestError, HttpPolicy, harvest
-from resources.harvest.replay_server import ReplayServer, Reply, reference_routes, wfs_route
+from resources.harvest.replay_reference import reference_routes
+from resources.harvest.replay_server import ReplayServer, Reply, wfs_route
 from resources.harvest.wfs import choose_output_format, parse_capabilities
 
 WFS = REFERENCE / "wfs"

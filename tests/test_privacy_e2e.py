@@ -7,7 +7,7 @@ searched for the seeded values, and the batch report must say what was held back
 
 The natural person has neither SIRET nor RNA, so the schema's ``one-of-required`` check quarantines
 the row before the gate sees it: with SCDL subventions, a beneficiary reaching the accepted rows
-always carries an identifier, which ``quality/privacy.py`` reads as an organisation (or a sole
+always carries an identifier, which ``quality/privacy/`` reads as an organisation (or a sole
 trader, public in SIRENE). ``natural_person_withheld`` therefore stays at zero in this run; the
 e-mail and phone masks are what protects accepted rows.
 """

@@ -161,7 +161,7 @@ def test_each_cell_has_frictionless_verdict(grid, name: str) -> None:
             expected.add("pattern")
         if _beyond_the_warehouse(descriptor["type"], value):
             # Intentional difference: NaN, ±Infinity, an overflowing number or an integer beyond
-            # bigint are quarantined as not numbers (frictionless accepts them; see validate.py).
+            # bigint are quarantined as not numbers (frictionless accepts them; quality/validate/types.py).
             expected = {"type"}
         assert ours == expected, (name, value)
 

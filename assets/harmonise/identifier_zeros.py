@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from quality.checks import siren_valid, siret_valid
+from quality.validate.checks.siret import siren_valid, siret_valid
 
 # check name → (length, validity test); the checks named as in the schemas' custom checks.
 CHECKED_IDENTIFIERS: dict[str, tuple[int, Callable[[pd.Series], np.ndarray]]] = {

@@ -14,7 +14,7 @@ from typing import Any
 
 from pyproj import Transformer
 
-from pipelines.demo import quirks
+import pipelines.demo.quirks as quirks
 from pipelines.demo.places import points_in
 
 DATASET = "arbres"

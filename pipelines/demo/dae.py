@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.demo import quirks
+import pipelines.demo.quirks as quirks
 from pipelines.demo.places import points_in
 
 DATASET = "dae"

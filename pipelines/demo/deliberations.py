@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from pipelines.demo import quirks
+import pipelines.demo.quirks as quirks
 from pipelines.demo.subventions import attributor_siret
 
 DATASET = "deliberations"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.demo import quirks
+import pipelines.demo.quirks as quirks
 from pipelines.demo.places import points_in
 from pipelines.demo.subventions import attributor_siret
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-COMMUNES_GEOJSON = Path(__file__).resolve().parents[2] / "quality" / "reference" / "tmvl-communes.geojson"
+from quality.geo import TERRITORY_GEOJSON
 
 
 @cache
-def commune_shapes(path: Path = COMMUNES_GEOJSON) -> dict[str, shapely.Geometry]:
+def commune_shapes(path: Path = TERRITORY_GEOJSON) -> dict[str, shapely.Geometry]:
     """INSEE code → commune polygon (EPSG:4326)."""
     doc = json.loads(path.read_text(encoding="utf-8"))
     return {f["properties"]["code"]: shapely.geometry.shape(f["geometry"]) for f in doc["features"]}

@@ -20,181 +20,38 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipelines.demo import quirks
-from quality.schema import load_schema
+import pipelines.demo.quirks as quirks
+from pipelines.demo.subvention_styles import (
+    FIELDS,
+    YEAR,
+    Style,
+    date_cell,
+    header_cells,
+    identifier_cell,
+    number_cell,
+    period_cell,
+    style_for,
+)
+from pipelines.demo.subvention_words import (
+    AMOUNTS,
+    CULTURE,
+    FESTIVALS,
+    OBJETS,
+    PLACES,
+    SCHOOLS,
+    SOCIAL,
+    SPORTS,
+    TOURS_QUARTIERS,
+)
 
 DATASET = "subventions"
-YEAR = 2023
-# The columns of SCDL subventions 2.1.1, in the schema's order.
-FIELDS = load_schema("scdl-subventions").field_names
 
-
-@dataclass(frozen=True)
-class Style:
-    """How one commune exports its subventions (see the table below)."""
-
-    commune: str
-    format: str  # csv | xlsx
-    encoding: str  # utf-8 | utf-8-sig | cp1252 (xlsx: unused)
-    sep: str  # field delimiter (xlsx: unused)
-    headers: str  # scdl2 (field names) | labels ("Date convention") | upper (DATE_CONVENTION) | v1 (COLL_NOM)
-    amounts: str  # plain (47800.2) | french (40 000,00) | french-nbsp (125 000,00) | float (10000.0)
-    dates: str  # iso | fr (31/12/2023) | ymd-slash (2023/12/31)
-    siret: str  # text | float (21860194600000.0)
-    period: str  # slash (a/b) | underscore (a_b) | au ("a au b")
-    booleans: str  # "false/true" spelling: non/oui, NON/OUI, Non/Oui
-    title: bool  # title lines above the header
-    total: bool  # a TOTAL line at the bottom
-    invalid: float  # share of genuinely invalid rows
-    file: str  # file name as dropped
-
-
-# The per-commune styles at a glance. Legend: fmt csv|xlsx (xlsx holds real Excel numbers and dates, and
-# ignores enc/sep/amounts/dates/siret); headers scdl2 (field names) | labels ("Date convention") | upper
-# (DATE_CONVENTION) | v1 (COLL_NOM…); amounts plain 47800.2 | french 40 000,00 | nbsp 125\xa0000,00 |
-# float 10000.0; dates iso | fr 31/12/2023 | ymd/ 2023/12/31; siret text | float 21860194600000.0;
-# period "/" a/b | "_" a_b | "au" "a au b"; bool: how non/oui are spelt; invalid: seeded invalid rows.
-STYLE_TABLE = """
-commune                    fmt  enc       sep headers amounts dates siret period bool    title total invalid
-tours                      csv  utf-8-sig ;   scdl2   plain   iso   text  /      non/oui -     -     3%
-joue-les-tours             csv  cp1252    ;   labels  french  fr    text  _      Non/Oui title total 4%
-saint-cyr-sur-loire        xlsx -         -   labels  -       -     -     au     Non/Oui title total 3%
-saint-pierre-des-corps     csv  utf-8     ;   v1      float   iso   float /      NON/OUI -     -     3%
-saint-avertin              csv  cp1252    ,   v1      nbsp    iso   text  /      NON/OUI -     -     4%
-chambray-les-tours         xlsx -         -   scdl2   -       -     -     /      non/oui -     -     2%
-fondettes                  xlsx -         -   upper   -       -     -     _      NON/OUI title total 3%
-la-riche                   csv  utf-8-sig ;   scdl2   french  ymd/  text  _      non/oui -     -     3%
-ballan-mire                csv  cp1252    ;   upper   french  fr    text  au     Non/Oui title total 4%
-luynes                     xlsx -         -   labels  -       -     -     /      Non/Oui title -     3%
-notre-dame-d-oe            csv  cp1252    ;   labels  french  fr    text  _      Non/Oui -     total 3%
-chanceaux-sur-choisille    csv  utf-8     ,   scdl2   plain   iso   text  /      non/oui -     -     3%
-savonnieres                csv  cp1252    ;   upper   french  fr    text  au     NON/OUI title -     3%
-la-membrolle-sur-choisille csv  utf-8-sig ;   labels  nbsp    fr    text  _      Non/Oui -     total 3%
-rochecorbon                csv  utf-8     ;   v1      float   iso   float /      NON/OUI -     -     3%
-parcay-meslay              csv  cp1252    ;   labels  french  fr    text  _      Non/Oui title total 3%
-mettray                    csv  utf-8     ;   scdl2   plain   iso   text  /      non/oui -     -     3%
-saint-etienne-de-chigny    csv  cp1252    ;   upper   french  fr    text  _      Non/Oui -     -     3%
-villandry                  csv  utf-8-sig ;   labels  french  fr    text  au     Non/Oui title total 3%
-druye                      csv  cp1252    ;   v1      french  iso   text  /      NON/OUI -     -     3%
-saint-genouph              csv  utf-8     ;   labels  plain   fr    text  _      non/oui -     -     3%
-berthenay                  csv  cp1252    ;   upper   french  fr    text  au     Non/Oui title -     3%
-default                    csv  utf-8     ;   scdl2   plain   iso   text  /      non/oui -     -     3%
-"""
-FILE_NAMES = {
-    "tours": "tours-subventions-2023.csv",
-    "joue-les-tours": "Subventions 2023 JLT.csv",
-    "saint-cyr-sur-loire": "subventions_2023.xlsx",
-    "saint-pierre-des-corps": "SCDL_COM_SPDC_subventions-2023.csv",
-    "saint-avertin": "SUBVENTIONS_2023_LISTE.csv",
-    "chambray-les-tours": "Subventions 2023.xlsx",
-    "fondettes": "FONDETTES - subventions versees 2023.xlsx",
-    "la-riche": "la-riche_subventions_2023.csv",
-    "ballan-mire": "BALLAN-MIRE SUBVENTIONS 2023.csv",
-    "luynes": "Luynes subventions associations 2023.xlsx",
-    "notre-dame-d-oe": "subventions NDO 2023.csv",
-    "chanceaux-sur-choisille": "subventions.csv",
-    "savonnieres": "SAVONNIERES_SUBV_2023.csv",
-    "la-membrolle-sur-choisille": "Subventions La Membrolle 2023.csv",
-    "rochecorbon": "rochecorbon-subventions-2023.csv",
-    "parcay-meslay": "Parcay-Meslay subventions 2023.csv",
-    "mettray": "mettray-subventions-2023.csv",
-    "saint-etienne-de-chigny": "SUBVENTIONS 2023.csv",
-    "villandry": "Subventions Villandry 2023.csv",
-    "druye": "druye_subv_2023.csv",
-    "saint-genouph": "subventions-saint-genouph.csv",
-    "berthenay": "BERTHENAY subventions 2023.csv",
-}
-
-
-def _parse_styles(table: str) -> dict[str, Style]:
-    codes = {"nbsp": "french-nbsp", "ymd/": "ymd-slash", "/": "slash", "_": "underscore", "-": ""}
-    styles = {}
-    for line in table.strip().splitlines()[1:]:
-        commune, fmt, enc, sep, headers, amounts, dates, siret, period, booleans, title, total, bad = (
-            line.split()
-        )
-        styles[commune] = Style(
-            commune=commune,
-            format=fmt,
-            encoding=codes.get(enc, enc),
-            sep=codes.get(sep, sep),
-            headers=headers,
-            amounts=codes.get(amounts, amounts),
-            dates=codes.get(dates, dates),
-            siret=codes.get(siret, siret),
-            period=codes.get(period, period),
-            booleans=booleans,
-            title=title == "title",
-            total=total == "total",
-            invalid=float(bad.rstrip("%")) / 100,
-            file=FILE_NAMES.get(commune, f"subventions-{YEAR}.{fmt}"),
-        )
-    return styles
-
-
-STYLES = _parse_styles(STYLE_TABLE)
-# A commune added to the registry later gets the default style until someone gives it its own.
-DEFAULT_STYLE = STYLES.pop("default")
-
-LABELS = {
-    "nomAttribuant": "Nom attribuant",
-    "idAttribuant": "Id attribuant",
-    "dateConvention": "Date convention",
-    "referenceDecision": "Référence décision",
-    "nomBeneficiaire": "Nom bénéficiaire",
-    "idBeneficiaire": "Id bénéficiaire",
-    "rnaBeneficiaire": "RNA bénéficiaire",
-    "objet": "Objet",
-    "montant": "Montant",
-    "nature": "Nature",
-    "conditionsVersement": "Conditions versement",
-    "datesPeriodeVersement": "Dates période versement",
-    "notificationUE": "Notification UE",
-    "pourcentageSubvention": "Pourcentage subvention",
-}
-UPPER = {
-    "nomAttribuant": "NOM_ATTRIBUANT",
-    "idAttribuant": "ID_ATTRIBUANT",
-    "dateConvention": "DATE_CONVENTION",
-    "referenceDecision": "REFERENCE_DECISION",
-    "nomBeneficiaire": "NOM_BENEFICIAIRE",
-    "idBeneficiaire": "ID_BENEFICIAIRE",
-    "rnaBeneficiaire": "RNA_BENEFICIAIRE",
-    "objet": "OBJET",
-    "montant": "MONTANT",
-    "nature": "NATURE",
-    "conditionsVersement": "CONDITIONS_VERSEMENT",
-    "datesPeriodeVersement": "DATES_PERIODE_VERSEMENT",
-    "notificationUE": "NOTIFICATION_UE",
-    "pourcentageSubvention": "POURCENTAGE_SUBVENTION",
-}
-# SCDL v1 (OpenDataFrance 2017 draft) as the crosswalk quality/crosswalks/scdl-subventions.yaml reads it;
-# ANNEE and COLL_TYPE have no 2.1.1 field and stay extra columns, as in Poitiers' file.
-V1 = [
-    "ANNEE",
-    "COLL_NOM",
-    "COLL_SIRET",
-    "COLL_TYPE",
-    "ACTE_DATE",
-    "ACTE_REF",
-    "ATTRIB_NOM",
-    "ATTRIB_SIRET",
-    "RNA_BENEFICIAIRE",
-    "SUB_OBJET",
-    "SUB_MONTANT",
-    "SUB_NATURE",
-    "SUB_VERSEMENT",
-    "SUB_DATE_DEBUT",
-    "SUB_DATE_FIN",
-    "NOTIF_EU",
-    "POURCENTAGE_SUBVENTION",
-]
 
 # What a seeded invalid row breaks, and how (each is one rule of the schema). A negative amount is not
 # among them: 2.1.1 sets no minimum on montant, so it is a question for the producer, not an error.
@@ -206,71 +63,6 @@ DEFECTS = [
     "nature-hors-liste",  # nature: enum
     "date-impossible",  # dateConvention: type (31/02/2020)
 ]
-
-# --- word lists for beneficiaries and purposes ---------------------------------------------------------
-# fmt: off
-SPORTS = [
-    "Football", "Basket", "Handball", "Tennis", "Tennis de table", "Judo", "Karaté", "Rugby", "Natation",
-    "Gymnastique", "Cyclisme", "Athlétisme", "Badminton", "Volley-ball", "Escrime", "Aviron",
-    "Canoë-kayak", "Pétanque", "Randonnée", "Tir à l’arc", "Twirling", "Roller", "Escalade", "Boxe",
-    "Yoga",
-]
-PLACES = [
-    "du Centre", "des Bords de Loire", "du Val du Cher", "du Plateau", "du Bourg", "de la Gare",
-    "des Rives", "des Coteaux", "de la Prairie", "du Vieux Bourg", "du Château", "du Moulin",
-    "de la Vallée", "du Quartier Nord", "du Quartier Sud",
-]
-TOURS_QUARTIERS = [
-    "du Sanitas", "de Rabelais", "des Fontaines", "des Rives du Cher", "de Saint-Symphorien",
-    "de Sainte-Radegonde", "de Beaujardin", "de Velpeau", "de Blanqui", "des Prébendes", "de Monconseil",
-    "de l’Europe", "de Febvotte", "de Paul Bert", "de Lakanal", "de la Bergeonnerie", "des Deux-Lions",
-    "de Rochepinard", "de Saint-Paul", "de Giraudeau", "de la Cathédrale", "du Colombier",
-]
-CULTURE = [
-    "Union musicale", "Harmonie", "Chorale", "Ensemble vocal", "Compagnie théâtrale",
-    "Atelier d’arts plastiques", "Cercle photographique", "Ciné-club", "Bibliothèque associative",
-    "Société d’histoire", "École de musique", "Compagnie de danse", "Les Amis du patrimoine", "Festival",
-    "Association culturelle",
-]
-SOCIAL = [
-    "Secours populaire – comité", "Restos du cœur – antenne", "Amicale des retraités",
-    "Club de l’âge d’or", "Centre social", "Épicerie solidaire", "Association d’aide à domicile",
-    "Œuvre des jardins familiaux", "Maison des jeunes et de la culture", "Comité des fêtes",
-    "Amicale laïque", "Association des familles",
-]
-SCHOOLS = [
-    "Jules Ferry", "Jean Moulin", "Paul Bert", "Marie Curie", "Jean Jaurès", "Victor Hugo", "Pasteur",
-    "Louise Michel", "Jacques Prévert", "Anatole France", "Rabelais", "Ronsard",
-]
-FESTIVALS = [
-    "Les Nuits du Cher", "Jazz en Touraine", "Les Contes de la Loire", "Rock’n Val", "Fête de la musique",
-    "Les Arts en balade", "Marché de Noël", "Salon du livre jeunesse", "Ciné plein air",
-]
-OBJETS = {
-    "sport": [
-        "Subvention de fonctionnement {year}", "Organisation du tournoi annuel",
-        "Aide aux déplacements en compétition", "Achat de matériel sportif",
-        "Soutien à l’école de {sport_lower}", "Organisation du championnat départemental",
-    ],
-    "culture": [
-        "Subvention de fonctionnement {year}", "Organisation du festival « {festival} »",
-        "Saison culturelle {year}", "Résidence d’artistes", "Concert de fin d’année",
-        "Exposition annuelle",
-    ],
-    "social": [
-        "Subvention de fonctionnement {year}", "Aide alimentaire", "Accompagnement des familles",
-        "Sorties et animations pour les aînés", "Fête de quartier", "Soutien à l’emploi associatif",
-    ],
-    "ecole": [
-        "Classe découverte {year}", "Projet éducatif {year}", "Sortie scolaire", "Kermesse de fin d’année",
-    ],
-    "public": [
-        "Subvention d’équilibre {year}", "Dotation de fonctionnement {year}",
-    ],
-}
-# fmt: on
-# Median amount (EUR) and spread by kind, for a commune of ~10,000 inhabitants.
-AMOUNTS = {"sport": (1500, 0.9), "culture": (1800, 1.0), "social": (2200, 0.9), "ecole": (600, 0.6)}
 
 
 @dataclass
@@ -290,10 +82,6 @@ class Extract:
     style: Style
     frame: pd.DataFrame  # FIELDS, canonical text or numbers
     defects: pd.Series  # same index: "" or one of DEFECTS
-
-
-def style_for(producer_id: str) -> Style:
-    return STYLES.get(producer_id, DEFAULT_STYLE)
 
 
 def row_count(population: int) -> int:
@@ -474,47 +262,36 @@ def _break(frame: pd.DataFrame, i: int, defect: str) -> None:
         frame.at[i, "dateConvention"] = "2020-02-31"
 
 
-def _headers(style: Style) -> tuple[list[str], list[str]]:
-    """(header cells, the FIELDS they come from) for a header style; v1 splits the period in two."""
-    if style.headers == "v1":
-        return V1, V1
-    if style.headers == "scdl2":
-        return list(FIELDS), list(FIELDS)
-    names = LABELS if style.headers == "labels" else UPPER
-    fields = [f for f in FIELDS if f in names]  # optional idRAE / dispositifAide left out, as most do
-    return [names[f] for f in fields], fields
-
-
 def _table(extract: Extract) -> tuple[list[str], list[list[Any]]]:
     """Header and cells as the style writes them (Python values for xlsx, text for csv)."""
     style, frame = extract.style, extract.frame
-    header, sources = _headers(style)
+    header, sources = header_cells(style)
     xlsx = style.format == "xlsx"
     false_text, true_text = style.booleans.split("/")
     rows = []
     for rec in frame.to_dict("records"):
         start, _, end = rec["datesPeriodeVersement"].partition("/")
-        period = _period(start, end, style)
+        period = period_cell(start, end, style)
         cells = []
         for source in sources:
             value = rec.get(source, "")
             if source in ("idAttribuant", "idBeneficiaire", "COLL_SIRET", "ATTRIB_SIRET"):
                 value = rec["idAttribuant" if source in ("idAttribuant", "COLL_SIRET") else "idBeneficiaire"]
-                cells.append(_identifier(value, style))
+                cells.append(identifier_cell(value, style))
             elif source in ("dateConvention", "ACTE_DATE"):
-                cells.append(_date(rec["dateConvention"], style))
+                cells.append(date_cell(rec["dateConvention"], style))
             elif source in ("montant", "SUB_MONTANT"):
-                cells.append(_number(rec["montant"], style))
+                cells.append(number_cell(rec["montant"], style))
             elif source == "pourcentageSubvention" or source == "POURCENTAGE_SUBVENTION":
-                cells.append(_number(rec["pourcentageSubvention"], style, percentage=True))
+                cells.append(number_cell(rec["pourcentageSubvention"], style, percentage=True))
             elif source in ("notificationUE", "NOTIF_EU"):
                 cells.append(true_text if rec["notificationUE"] else false_text)
             elif source == "datesPeriodeVersement":
                 cells.append(period)
             elif source == "SUB_DATE_DEBUT":
-                cells.append(_date(start, style))
+                cells.append(date_cell(start, style))
             elif source == "SUB_DATE_FIN":
-                cells.append(_date(end, style) if end else "")
+                cells.append(date_cell(end, style) if end else "")
             elif source == "nature" or source == "SUB_NATURE":
                 # capitalised as in Haute-Garonne's export whenever booleans are capitalised too
                 nature = rec["nature"]
@@ -539,57 +316,11 @@ def _table(extract: Extract) -> tuple[list[str], list[list[Any]]]:
         amounts = pd.to_numeric(frame["montant"], errors="coerce")
         total = [""] * len(header)
         total[0] = "TOTAL"
-        total[sources.index("montant" if "montant" in sources else "SUB_MONTANT")] = _number(
+        total[sources.index("montant" if "montant" in sources else "SUB_MONTANT")] = number_cell(
             float(amounts.sum()), style
         )
         rows += [[""] * len(header), total]  # a blank line, then the total, as agents lay them out
     return header, rows
-
-
-def _period(start: str, end: str, style: Style) -> str:
-    if not end:
-        return quirks.date_text(start, style.dates if style.dates else "fr")
-    dates = style.dates or "fr"  # a spreadsheet period is typed as text, the French way
-    a, b = quirks.date_text(start, dates), quirks.date_text(end, dates)
-    if style.period == "slash" and dates != "iso":
-        return f"{a} au {b}"  # a slash between two French dates would be unreadable
-    return {"slash": f"{a}/{b}", "underscore": f"{a}_{b}", "au": f"{a} au {b}"}[style.period]
-
-
-def _identifier(value: str, style: Style) -> Any:
-    if not value:
-        return ""
-    if style.format == "xlsx":
-        return int(value)  # typed into Excel: a number (shown without decimals by the format)
-    return quirks.float_text(value) if style.siret == "float" else value
-
-
-def _date(iso: str, style: Style) -> Any:
-    if not iso:
-        return ""
-    if style.format == "xlsx":
-        try:
-            return datetime.fromisoformat(iso)
-        except ValueError:
-            return quirks.date_text(iso, "fr")  # Excel keeps an impossible date as text
-    return quirks.date_text(iso, style.dates)
-
-
-def _number(value: Any, style: Style, *, percentage: bool = False) -> Any:
-    if isinstance(value, str):
-        return value
-    if style.format == "xlsx":
-        return float(value)
-    if style.amounts == "float":
-        return quirks.float_text(value)
-    decimals = 0 if percentage and float(value).is_integer() else 2
-    if style.amounts in ("french", "french-nbsp"):
-        if percentage:
-            return f"{value:g}".replace(".", ",")
-        return quirks.french_number(
-            value, decimals=decimals, thousands="\xa0" if style.amounts == "french-nbsp" else " "
-        )
-    return f"{value:g}" if percentage else (f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}")
 
 
 def _write_xlsx(path: Path, extract: Extract, header: list[str], rows: list[list[Any]]) -> Path:
@@ -597,7 +328,7 @@ def _write_xlsx(path: Path, extract: Extract, header: list[str], rows: list[list
     top: list[list[Any]] = []
     if style.title:
         top = [[str(producer["name"])], [f"Subventions aux associations — exercice {YEAR}"], []]
-    _, sources = _headers(style)
+    _, sources = header_cells(style)
     formats = {}
     for i, source in enumerate(sources):
         if source in ("idAttribuant", "idBeneficiaire"):

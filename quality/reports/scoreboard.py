@@ -33,14 +33,14 @@ from typing import Any
 import pandas as pd
 
 from quality.coverage import (
-    ALLOWED_AGE,
-    FREQUENCY_LABELS_FR,
     LATE_FACTOR,
     LateCell,
     coverage_cells,
     coverage_history,
     late_cells_of,
 )
+from quality.frequency import ALLOWED_AGE
+from quality.frequency import LABELS_FR as FREQUENCY_LABELS_FR
 from quality.reports import environment, fr_date, fr_percent, write_atomically
 
 DESCRIPTION_MIN_LENGTH = 100  # udata's QUALITY_DESCRIPTION_LENGTH

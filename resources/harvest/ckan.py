@@ -13,8 +13,10 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from resources.harvest import Harvested, HarvestError, HttpPolicy
+from resources.harvest.errors import HarvestError
+from resources.harvest.harvested import Harvested
 from resources.harvest.http import KNOWN_EXTENSIONS, fetch, get_json
+from resources.harvest.policy import HttpPolicy
 
 
 def package_show(portal: str, dataset: str, policy: HttpPolicy) -> dict[str, Any]:

@@ -13,8 +13,10 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from resources.harvest import Harvested, HarvestError, HttpPolicy
+from resources.harvest.errors import HarvestError
+from resources.harvest.harvested import Harvested
 from resources.harvest.http import fetch
+from resources.harvest.policy import HttpPolicy
 
 
 def harvest_gtfs(

@@ -32,7 +32,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from resources.harvest import HarvestError
+from resources.harvest.errors import HarvestError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5

@@ -13,7 +13,6 @@ import json
 import mimetypes
 import re
 import time
-import unicodedata
 from collections.abc import Mapping
 from email.message import Message
 from pathlib import PurePosixPath
@@ -22,8 +21,12 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
+from quality.text import ascii_only
+from quality.url_mask import mask_url
+from resources.harvest.errors import HarvestError
 from resources.harvest.guard import MAX_REDIRECTS, GuardedTransport, HostPolicy
+from resources.harvest.harvested import Harvested, previous_sha
+from resources.harvest.policy import HttpPolicy
 
 # Extensions the reader dispatches on; a media type is only used when the name has none of them.
 KNOWN_EXTENSIONS = (".csv", ".geojson", ".json", ".gml", ".zip", ".xlsx", ".xls", ".ods", ".xml", ".txt")
@@ -214,7 +217,7 @@ def _error_detail(response: httpx.Response, limit: int = 4096) -> str:
 
 def ascii_header(value: str) -> str:
     """HTTP header values are ASCII (RFC 9110 leaves anything else opaque): fold accents away."""
-    return unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    return ascii_only(value)
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:

@@ -14,8 +14,10 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from resources.harvest import Harvested, HarvestError, HttpPolicy
+from resources.harvest.errors import HarvestError
+from resources.harvest.harvested import Harvested
 from resources.harvest.http import fetch, get_json
+from resources.harvest.policy import HttpPolicy
 
 EXPORT_FORMATS = {"csv": "text/csv", "geojson": "application/geo+json"}
 

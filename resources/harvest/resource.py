@@ -8,7 +8,9 @@ from typing import Any
 
 import dagster as dg
 
-from resources.harvest import Harvested, HttpPolicy, harvest
+from resources.harvest.dispatch import harvest
+from resources.harvest.harvested import Harvested
+from resources.harvest.policy import HttpPolicy
 from resources.harvest.sql import expand_url
 
 

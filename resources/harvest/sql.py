@@ -19,7 +19,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
+from quality.url_mask import mask_url
+from resources.harvest.errors import HarvestError
+from resources.harvest.harvested import Harvested, previous_sha
+from resources.harvest.policy import HttpPolicy
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 FETCH_ROWS = 10_000

@@ -32,8 +32,11 @@ import pyproj
 import shapely
 from defusedxml import DefusedXmlException
 
-from resources.harvest import Harvested, HarvestError, HttpPolicy, mask_url, previous_sha
+from quality.url_mask import mask_url
+from resources.harvest.errors import HarvestError
+from resources.harvest.harvested import Harvested, previous_sha
 from resources.harvest.http import decode_json, request
+from resources.harvest.policy import HttpPolicy
 
 _JSON_FORMATS = ("application/geo+json", "application/json", "geojson", "json")
 

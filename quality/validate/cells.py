@@ -1,0 +1,32 @@
+"""Text columns as the validator reads them: NA as ``""``, and factorised into distinct values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def as_text(col: pd.Series) -> pd.Series:
+    """The column as text with NA as "" (object or Arrow strings are kept as they are)."""
+    if col.dtype != object and col.dtype != "str":
+        col = col.astype("str")
+    # A read frame has no NA (empty cells are ""): skip fillna's copy of a million cells per column.
+    return col.fillna("") if col.hasnans else col
+
+
+def factorize_text(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct values) of a text column, code -1 for NA, as ``pd.factorize``.
+
+    Arrow-backed strings (a read frame) are dictionary-encoded by Arrow in C++, which is several times
+    faster than pandas' hash table; Arrow gives every chunk the same, final dictionary.
+    """
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(pa.array(text.array))
+        chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+        if chunks:
+            codes = np.concatenate([c.indices.fill_null(-1).to_numpy().astype(np.int64) for c in chunks])
+            return codes, pd.Series(chunks[-1].dictionary, dtype="str")
+    codes, uniques = pd.factorize(text)
+    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
