@@ -23,7 +23,7 @@ import pandas as pd
 
 from quality.french import fr_date, fr_int, fr_number
 
-WIDTH = 560
+WIDTH = 480
 COLOUR = "#1f4e79"  # 8.9:1 on white
 _CACHE_SIZE = 256
 _cache: OrderedDict[str, str] = OrderedDict()
@@ -62,13 +62,13 @@ def _svg(spec: dict[str, Any]) -> str:
 
 
 def _base(frame: pd.DataFrame, height: int) -> alt.Chart:
-    return alt.Chart(frame).properties(width=WIDTH, height=height, background="white")
+    # Room on the left: the reader's font may be wider than the one Vega measured labels with.
+    padding = {"left": 24, "top": 5, "right": 12, "bottom": 5}
+    return alt.Chart(frame).properties(width=WIDTH, height=height, background="white", padding=padding)
 
 
 def rows_per_producer(counts: dict[str, int], names: dict[str, str]) -> Chart:
-    frame = pd.DataFrame(
-        {"producteur": [names.get(p, p) for p in counts], "lignes": list(counts.values())}
-    )
+    frame = pd.DataFrame({"producteur": [names.get(p, p) for p in counts], "lignes": list(counts.values())})
     chart = (
         _base(frame, max(60, 22 * len(frame)))
         .mark_bar(color=COLOUR)
@@ -113,7 +113,7 @@ def distribution(bins: list[Any], label: str) -> Chart:
         _base(frame, 160)
         .mark_bar(color=COLOUR, binSpacing=1)
         .encode(
-            x=alt.X("de:Q", bin="binned", title=label, axis=alt.Axis(format="~s")),
+            x=alt.X("de:Q", bin="binned", title=label),
             x2="a:Q",
             y=alt.Y("lignes:Q", title="Lignes"),
         )
@@ -137,10 +137,12 @@ def rows_over_versions(versions: list[Any]) -> Chart:
     )
     chart = (
         _base(frame, 160)
-        .mark_line(color=COLOUR, point=alt.OverlayMarkDef(color=COLOUR, size=60))
+        .mark_bar(color=COLOUR, size=28)
         .encode(
-            x=alt.X("version:O", sort=alt.SortField("ordre"), title="Version publiée", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("lignes:Q", title="Lignes", scale=alt.Scale(zero=True)),
+            x=alt.X(
+                "version:O", sort=alt.SortField("ordre"), title="Version publiée", axis=alt.Axis(labelAngle=0)
+            ),
+            y=alt.Y("lignes:Q", title="Lignes"),
         )
     )
     return Chart(
@@ -166,7 +168,9 @@ def valid_share_trend(points: list[tuple[datetime, str, float]]) -> Chart:
         .mark_line(color=COLOUR, point=alt.OverlayMarkDef(color=COLOUR, size=60))
         .encode(
             x=alt.X("reçu:T", title="Lot reçu le"),
-            y=alt.Y("part:Q", title="Lignes valides", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y(
+                "part:Q", title="Lignes valides", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+            ),
         )
     )
     return Chart(

@@ -8,7 +8,6 @@ Read-only statements on ``published.<table>`` (the current version) or ``publish
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,21 +97,3 @@ async def distribution(conn: psycopg.AsyncConnection, snap: Snapshot, column: Co
     return [
         Bin(low + (i - 1) * width, low + i * width, counts.get(i, 0)) for i in range(1, HISTOGRAM_BINS + 1)
     ]
-
-
-async def extent(
-    conn: psycopg.AsyncConnection, snap: Snapshot, published: PublishedDataset, producer: str | None = None
-) -> tuple[float, float, float, float] | None:
-    """The bounding box of the version's geometries (of one producer's when given)."""
-    if published.geometry is None:
-        return None
-    relation, condition, values = _source(snap)
-    mine = sql.SQL(" AND producer = %s") if producer else sql.SQL("")
-    statement = sql.SQL(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-        "(SELECT ST_Extent({g}) AS e FROM {r} WHERE {w}{m}) s"
-    ).format(g=sql.Identifier(published.geometry.name), r=relation, w=condition, m=mine)
-    row = await (await conn.execute(statement, [*values, *([producer] if producer else [])])).fetchone()
-    if row is None or row[0] is None or any(math.isnan(v) for v in row):
-        return None
-    return row[0], row[1], row[2], row[3]

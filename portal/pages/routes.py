@@ -98,8 +98,8 @@ def pages_router(portal: PortalState) -> APIRouter:
         if context is None:
             what = f"de version n° {number}" if number else "encore aucune version publiée"
             return not_found(request, started, f"Le jeu « {published.dataset.title} » n'a {what}.")
-        bounds = context["extent"] or outline_bounds()
-        return page("jeu.html.j2", request, started, bounds=bounds, **context)
+        # The map opens on the territory: a dataset's own extent is stretched by any stray point.
+        return page("jeu.html.j2", request, started, bounds=outline_bounds(), **context)
 
     @router.get("/producteurs/{producer_id}")
     async def producer(request: Request, producer_id: str) -> Response:
@@ -121,7 +121,9 @@ def pages_router(portal: PortalState) -> APIRouter:
             # Unknown, or holding quarantined cells (as sent: names, phone numbers): the producer and
             # the data team read it with `territoire report`, never on the public portal.
             return not_found(
-                request, started, "Ce rapport n'existe pas ou n'est lisible que par le producteur et l'équipe données."
+                request,
+                started,
+                "Ce rapport n'existe pas ou n'est lisible que par le producteur et l'équipe données.",
             )
         body = path.read_text(encoding="utf-8")
         styles = [f"'sha256-{_digest(s)}'" for s in re.findall(r"<style[^>]*>(.*?)</style>", body, re.S)]

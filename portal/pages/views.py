@@ -27,7 +27,10 @@ from quality.reports.scoreboard import (
 )
 
 LICENCES = {
-    "etalab-2.0": ("Licence Ouverte 2.0 (Etalab)", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"),
+    "etalab-2.0": (
+        "Licence Ouverte 2.0 (Etalab)",
+        "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+    ),
     "odbl-1.0": ("Open Database License (ODbL) 1.0", "https://opendatacommons.org/licenses/odbl/1-0/"),
 }
 KINDS = {"commune": "Commune", "metropole": "Métropole", "operator": "Opérateur"}
@@ -94,7 +97,9 @@ async def home(portal: PortalState, q: str) -> dict[str, Any]:
             version = current.get(published.table)
             if version is None:
                 continue
-            snap = queries.Snapshot(published.table, version.version, version.published_at, version.rows, True)
+            snap = queries.Snapshot(
+                published.table, version.version, version.published_at, version.rows, True
+            )
             counts = await data.rows_per_producer(conn, snap)
             dataset = published.dataset
             haystack = fold(" ".join([dataset.title, dataset.description, *dataset.keywords, dataset.id]))
@@ -177,7 +182,6 @@ async def dataset(
             rows = await queries.records(conn, published, query, snap, None, PREVIEW_ROWS + 1)
         except ApiError as error:
             preview_error, rows = error.message, []
-        extent = await data.extent(conn, snap, published)
     scores = territory_scores(registry)
     ds = published.dataset
     producers = []
@@ -203,8 +207,9 @@ async def dataset(
         "preview_error": preview_error,
         "form": form,
         "operators": OPERATORS_FR,
-        "extent": extent,
-        "formats": ["csv", "json", "geojson", "parquet"] if published.geometry else ["csv", "json", "parquet"],
+        "formats": ["csv", "json", "geojson", "parquet"]
+        if published.geometry
+        else ["csv", "json", "parquet"],
     }
 
 
@@ -234,7 +239,9 @@ async def producer(portal: PortalState, producer_id: str) -> dict[str, Any] | No
             version = current.get(published.table)
             if version is None:
                 continue
-            snap = queries.Snapshot(published.table, version.version, version.published_at, version.rows, True)
+            snap = queries.Snapshot(
+                published.table, version.version, version.published_at, version.rows, True
+            )
             counts = await data.rows_per_producer(conn, snap)
             if counts.get(producer_id):
                 rows_by_dataset[published.id] = counts[producer_id]

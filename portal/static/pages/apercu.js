@@ -17,7 +17,7 @@
     if (typeof value === 'boolean') return value ? 'oui' : 'non';
     if (typeof value === 'object') value = JSON.stringify(value);
     value = String(value);
-    return value.length > 120 ? value.slice(0, 117) + '...' : value;
+    return value.length > 60 ? value.slice(0, 57) + '...' : value;
   }
 
   function apiUrl() {
