@@ -53,10 +53,16 @@ def _summary(path: Path) -> dict[str, Any] | None:
 def batch_summaries(root: Path | None = None) -> list[dict[str, Any]]:
     """One dict per batch report found (``PUBLIC_FIELDS`` plus ``public``: the report holds no
     quarantined cell, so the portal may link it)."""
+    return batch_state(root)[1]
+
+
+def batch_state(root: Path | None = None) -> tuple[tuple, list[dict[str, Any]]]:
+    """The summaries and a key that changes whenever a report appears, changes or goes."""
     folder = root or reports_dir()
     if not folder.is_dir():
-        return []
+        return (), []
     found = []
+    stamps = []
     with _lock:
         for path in folder.glob("*/*/*.json"):
             try:
@@ -67,14 +73,15 @@ def batch_summaries(root: Path | None = None) -> list[dict[str, Any]]:
             if cached is None or cached[0] != stamp:
                 cached = (stamp, _summary(path))
                 _parsed[path] = cached
+            stamps.append((str(path), stamp))
             if cached[1] is not None:
                 found.append(cached[1])
-    return found
+    return tuple(sorted(stamps)), found
 
 
-def batch_frame(root: Path | None = None) -> pd.DataFrame:
+def batch_frame(summaries: list[dict[str, Any]]) -> pd.DataFrame:
     """The summaries as the scoreboard's functions read them (``quality.reports.scoreboard``)."""
-    frame = pd.DataFrame(batch_summaries(root), columns=[*PUBLIC_FIELDS, "message", "file_name", "public"])
+    frame = pd.DataFrame(summaries, columns=[*PUBLIC_FIELDS, "message", "file_name", "public"])
     frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True, format="ISO8601")
     return frame.sort_values("received_at", kind="stable").reset_index(drop=True)
 

@@ -14,6 +14,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,14 +42,17 @@ class Chart:
     table: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _svg(spec: dict[str, Any]) -> str:
+def _svg(build: Callable[[], alt.Chart], *inputs: Any) -> str:
+    """The chart ``build`` makes, as SVG; keyed by the chart's kind and inputs, so a cached chart costs
+    neither Altair's validation nor Vega's rendering."""
     import vl_convert
 
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([build.__qualname__, inputs], default=str).encode()).hexdigest()
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
+    spec = build().to_dict()
     svg = vl_convert.vegalite_to_svg(spec, format_locale="fr-FR", time_format_locale="fr-FR")
     # The drawing is described by the figure's caption and table; the SVG itself is decoration to
     # assistive technologies (Vega's English aria-labels would otherwise be read out).
@@ -69,18 +73,21 @@ def _base(frame: pd.DataFrame, height: int) -> alt.Chart:
 
 def rows_per_producer(counts: dict[str, int], names: dict[str, str]) -> Chart:
     frame = pd.DataFrame({"producteur": [names.get(p, p) for p in counts], "lignes": list(counts.values())})
-    chart = (
-        _base(frame, max(60, 22 * len(frame)))
-        .mark_bar(color=COLOUR)
-        .encode(
-            x=alt.X("lignes:Q", title="Lignes publiées", axis=alt.Axis(format="~s")),
-            y=alt.Y("producteur:N", sort="-x", title=None),
+
+    def build() -> alt.Chart:
+        return (
+            _base(frame, max(60, 22 * len(frame)))
+            .mark_bar(color=COLOUR)
+            .encode(
+                x=alt.X("lignes:Q", title="Lignes publiées", axis=alt.Axis(format="~s")),
+                y=alt.Y("producteur:N", sort="-x", title=None),
+            )
         )
-    )
+
     return Chart(
         "producteurs",
         "Lignes publiées par producteur",
-        _svg(chart.to_dict()),
+        _svg(build, frame.to_dict("list")),
         ("Producteur", "Lignes"),
         [(names.get(p, p), fr_int(n)) for p, n in counts.items()],
     )
@@ -88,18 +95,21 @@ def rows_per_producer(counts: dict[str, int], names: dict[str, str]) -> Chart:
 
 def totals_per_producer(totals: dict[str, float], names: dict[str, str], label: str) -> Chart:
     frame = pd.DataFrame({"producteur": [names.get(p, p) for p in totals], "total": list(totals.values())})
-    chart = (
-        _base(frame, max(60, 22 * len(frame)))
-        .mark_bar(color=COLOUR)
-        .encode(
-            x=alt.X("total:Q", title=f"Total de « {label} »", axis=alt.Axis(format="~s")),
-            y=alt.Y("producteur:N", sort="-x", title=None),
+
+    def build() -> alt.Chart:
+        return (
+            _base(frame, max(60, 22 * len(frame)))
+            .mark_bar(color=COLOUR)
+            .encode(
+                x=alt.X("total:Q", title=f"Total de « {label} »", axis=alt.Axis(format="~s")),
+                y=alt.Y("producteur:N", sort="-x", title=None),
+            )
         )
-    )
+
     return Chart(
         "totaux",
         f"Total de « {label} » par producteur",
-        _svg(chart.to_dict()),
+        _svg(build, frame.to_dict("list"), label),
         ("Producteur", f"Total de « {label} »"),
         [(names.get(p, p), fr_number(v, 0)) for p, v in totals.items()],
     )
@@ -109,19 +119,22 @@ def distribution(bins: list[Any], label: str) -> Chart:
     frame = pd.DataFrame(
         {"de": [b.low for b in bins], "a": [b.high for b in bins], "lignes": [b.rows for b in bins]}
     )
-    chart = (
-        _base(frame, 160)
-        .mark_bar(color=COLOUR, binSpacing=1)
-        .encode(
-            x=alt.X("de:Q", bin="binned", title=label),
-            x2="a:Q",
-            y=alt.Y("lignes:Q", title="Lignes"),
+
+    def build() -> alt.Chart:
+        return (
+            _base(frame, 160)
+            .mark_bar(color=COLOUR, binSpacing=1)
+            .encode(
+                x=alt.X("de:Q", bin="binned", title=label),
+                x2="a:Q",
+                y=alt.Y("lignes:Q", title="Lignes"),
+            )
         )
-    )
+
     return Chart(
         "distribution",
         f"Répartition de « {label} »",
-        _svg(chart.to_dict()),
+        _svg(build, frame.to_dict("list"), label),
         (label, "Lignes"),
         [(f"{fr_number(b.low, 0)} à {fr_number(b.high, 0)}", fr_int(b.rows)) for b in bins],
     )
@@ -135,20 +148,26 @@ def rows_over_versions(versions: list[Any]) -> Chart:
             "ordre": [v.version for v in versions],
         }
     )
-    chart = (
-        _base(frame, 160)
-        .mark_bar(color=COLOUR, size=28)
-        .encode(
-            x=alt.X(
-                "version:O", sort=alt.SortField("ordre"), title="Version publiée", axis=alt.Axis(labelAngle=0)
-            ),
-            y=alt.Y("lignes:Q", title="Lignes"),
+
+    def build() -> alt.Chart:
+        return (
+            _base(frame, 160)
+            .mark_bar(color=COLOUR, size=28)
+            .encode(
+                x=alt.X(
+                    "version:O",
+                    sort=alt.SortField("ordre"),
+                    title="Version publiée",
+                    axis=alt.Axis(labelAngle=0),
+                ),
+                y=alt.Y("lignes:Q", title="Lignes"),
+            )
         )
-    )
+
     return Chart(
         "versions",
         "Lignes au fil des versions",
-        _svg(chart.to_dict()),
+        _svg(build, frame.to_dict("list")),
         ("Version", "Lignes"),
         [(f"{v.version} ({fr_date(v.published_at)})", fr_int(v.rows)) for v in versions],
     )
@@ -163,20 +182,26 @@ def valid_share_trend(points: list[tuple[datetime, str, float]]) -> Chart:
             "part": [p[2] for p in points],
         }
     )
-    chart = (
-        _base(frame, 160)
-        .mark_line(color=COLOUR, point=alt.OverlayMarkDef(color=COLOUR, size=60))
-        .encode(
-            x=alt.X("reçu:T", title="Lot reçu le"),
-            y=alt.Y(
-                "part:Q", title="Lignes valides", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
-            ),
+
+    def build() -> alt.Chart:
+        return (
+            _base(frame, 160)
+            .mark_line(color=COLOUR, point=alt.OverlayMarkDef(color=COLOUR, size=60))
+            .encode(
+                x=alt.X("reçu:T", title="Lot reçu le"),
+                y=alt.Y(
+                    "part:Q",
+                    title="Lignes valides",
+                    scale=alt.Scale(domain=[0, 1]),
+                    axis=alt.Axis(format="%"),
+                ),
+            )
         )
-    )
+
     return Chart(
         "tendance",
         "Part de lignes valides, lot après lot",
-        _svg(chart.to_dict()),
+        _svg(build, frame.to_dict("list")),
         ("Lot", "Lignes valides"),
         [(f"{fr_date(t)} — {title}", f"{round(100 * s)} %") for t, title, s in points],
     )

@@ -8,6 +8,7 @@ batch summaries of ``portal.pages.batches``; rows come from the published tables
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from portal import queries
 from portal.columns import PublishedDataset
 from portal.errors import ApiError
 from portal.pages import charts, data
-from portal.pages.batches import batch_frame
+from portal.pages.batches import batch_frame, batch_state
 from portal.pages.context import PortalState, Registry, commune_names, frequency_label
 from portal.request import parse_query
 from quality.reports.scoreboard import (
@@ -72,19 +73,32 @@ def _producers_input(registry: Registry) -> list[dict[str, Any]]:
     return [p.model_dump() for p in registry.producers]
 
 
+# Scores change when a batch report does, and (lateness) with the clock: kept a minute at most.
+_SCORES_TTL_S = 60
+_scores: dict[tuple, tuple[float, dict[str, Any]]] = {}
+
+
 def territory_scores(registry: Registry, now: datetime | None = None) -> dict[str, Any]:
     """The scoreboard's cells, producer scores and dataset qualities, from the batch summaries."""
-    now = now or datetime.now(UTC)
-    batches = batch_frame()
+    key, summaries = batch_state()
+    cache_key = (id(registry), key)
+    cached = _scores.get(cache_key)
+    if now is None and cached is not None and time.monotonic() - cached[0] < _SCORES_TTL_S:
+        return cached[1]
+    batches = batch_frame(summaries)
     producers, datasets = _producers_input(registry), _datasets_input(registry)
-    rows = scoreboard_rows(producers, datasets, batches, now)
-    return {
+    rows = scoreboard_rows(producers, datasets, batches, now or datetime.now(UTC))
+    scores = {
         "cells": {(r["producer"], r["dataset"]): r for r in rows},
         "producers": producer_scores(producers, rows),
         "quality": {q["id"]: q for q in dataset_quality(datasets, rows, batches)},
         "trends": producer_trends(batches),
         "batches": batches,
     }
+    if now is None:
+        _scores.clear()
+        _scores[cache_key] = (time.monotonic(), scores)
+    return scores
 
 
 async def home(portal: PortalState, q: str) -> dict[str, Any]:
