@@ -18,6 +18,7 @@ import pytest
 from conftest import _create_database, _drop_database
 from portal_territory import serving
 from test_pages import build_pages_territory
+from test_reports_browser import CONTRAST_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -122,6 +123,7 @@ def test_home_page_in_a_browser(browser, territory, width):
         page.get_by_role("link", name="tout afficher").click()
         page.wait_for_load_state("load")
         assert visit.no_overflow(), page.evaluate("() => document.documentElement.scrollWidth")
+        assert page.evaluate(CONTRAST_JS) == []
         visit.shot(f"portail-accueil-{width}.png")
         assert visit.foreign() == []
         assert visit.problems() == []
@@ -176,6 +178,7 @@ def test_geo_dataset_page_map_charts_filter_and_earlier_version(browser, territo
         assert page.locator("#carte").get_attribute("data-etat") == "dessinee"
         assert any("/tiles/dae/" in u and "version=1" in u for u in visit.requests)
         assert visit.no_overflow(), page.evaluate("() => document.documentElement.scrollWidth")
+        assert page.evaluate(CONTRAST_JS) == []
         visit.shot(f"portail-jeu-dae-v1-{width}.png")
         # every request the pages made: to the portal itself
         assert visit.foreign() == []
@@ -192,6 +195,7 @@ def test_producer_page_in_a_browser(browser, territory):
         assert page.locator("#carte").get_attribute("data-etat") == "dessinee"
         assert page.locator("#graphique svg").count() == 1
         assert visit.no_overflow(), page.evaluate("() => document.documentElement.scrollWidth")
+        assert page.evaluate(CONTRAST_JS) == []
         visit.shot("portail-producteur-tours-390.png")
         assert visit.foreign() == []
         assert visit.problems() == []
