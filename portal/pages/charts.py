@@ -17,12 +17,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import pandas as pd
 
 from quality.french import fr_date, fr_int, fr_number
+
+if TYPE_CHECKING:
+    import altair as alt
 
 WIDTH = 480
 COLOUR = "#1f4e79"  # 8.9:1 on white
@@ -66,6 +68,9 @@ def _svg(build: Callable[[], alt.Chart], *inputs: Any) -> str:
 
 
 def _base(frame: pd.DataFrame, height: int) -> alt.Chart:
+    # Altair is imported on the first render, not at the portal's start (about a second saved).
+    import altair as alt
+
     # Room on the left: the reader's font may be wider than the one Vega measured labels with.
     padding = {"left": 24, "top": 5, "right": 12, "bottom": 5}
     return alt.Chart(frame).properties(width=WIDTH, height=height, background="white", padding=padding)
@@ -75,6 +80,8 @@ def rows_per_producer(counts: dict[str, int], names: dict[str, str]) -> Chart:
     frame = pd.DataFrame({"producteur": [names.get(p, p) for p in counts], "lignes": list(counts.values())})
 
     def build() -> alt.Chart:
+        import altair as alt
+
         return (
             _base(frame, max(60, 22 * len(frame)))
             .mark_bar(color=COLOUR)
@@ -97,6 +104,8 @@ def totals_per_producer(totals: dict[str, float], names: dict[str, str], label: 
     frame = pd.DataFrame({"producteur": [names.get(p, p) for p in totals], "total": list(totals.values())})
 
     def build() -> alt.Chart:
+        import altair as alt
+
         return (
             _base(frame, max(60, 22 * len(frame)))
             .mark_bar(color=COLOUR)
@@ -121,6 +130,8 @@ def distribution(bins: list[Any], label: str) -> Chart:
     )
 
     def build() -> alt.Chart:
+        import altair as alt
+
         return (
             _base(frame, 160)
             .mark_bar(color=COLOUR, binSpacing=1)
@@ -150,6 +161,8 @@ def rows_over_versions(versions: list[Any]) -> Chart:
     )
 
     def build() -> alt.Chart:
+        import altair as alt
+
         return (
             _base(frame, 160)
             .mark_bar(color=COLOUR, size=28)
@@ -184,6 +197,8 @@ def valid_share_trend(points: list[tuple[datetime, str, float]]) -> Chart:
     )
 
     def build() -> alt.Chart:
+        import altair as alt
+
         return (
             _base(frame, 160)
             .mark_line(color=COLOUR, point=alt.OverlayMarkDef(color=COLOUR, size=60))
