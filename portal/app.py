@@ -154,8 +154,10 @@ def create_app(settings: Settings) -> FastAPI:
 
 def _extra_routers(app: FastAPI, portal: Portal) -> None:
     from portal.ogc import ogc_router
+    from portal.pages.routes import install as install_pages
 
     app.include_router(ogc_router(portal))
+    install_pages(app, portal)
 
 
 # -- /api --------------------------------------------------------------------------------------------
