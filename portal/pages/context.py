@@ -12,10 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.registry import Dataset, Producer, Registry
 from quality.frequency import LABELS_FR
 from quality.geo import TERRITORY_GEOJSON
 from resources.inbox import default_home
+from resources.registry.model import Dataset, Producer, Registry
 from resources.warehouse import derived_name
 
 __all__ = [
