@@ -17,8 +17,8 @@ import os
 
 import dagster as dg
 
-# The one import of the platform's definitions (and through them, of the registry) in deploy/.
-from pipelines.definitions import build_definitions
+# The platform itself comes through deploy/platform.py, the one module that names its packages.
+from deploy.platform import build_definitions
 
 EXECUTOR_VAR = "TERRITOIRE_EXECUTOR"
 

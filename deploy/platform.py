@@ -1,0 +1,8 @@
+"""The platform's names that deploy/ and bench/departement.py use, imported here and nowhere else in them,
+so a reorganisation of the platform's packages re-points this one file."""
+
+from pipelines.definitions import build_definitions
+from pipelines.registry import Dataset, Registry, load_registry
+from pipelines.schedules import HOST_TAG, source_host
+
+__all__ = ["HOST_TAG", "Dataset", "Registry", "build_definitions", "load_registry", "source_host"]
