@@ -37,7 +37,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from deploy.hosts import BRIDGE_ADDRESS, Host, Network
+from deploy.hosts import BRIDGE_ADDRESS, Host, Network, reachable, wait_for_port
 from deploy.outcome import same_territory, steps_per_host, summary, warehouse_facts
 from deploy.platform import HOST_TAG, Registry, load_registry, source_host
 
@@ -145,9 +145,8 @@ def queue_runs(instance: dg.DagsterInstance, requests: list[tuple[str, str, str,
 class Cluster:
     """The processes of the distributed side; ``stop()`` ends each one it started, by its own pid."""
 
-    def __init__(self, home: Path, network: Network) -> None:
+    def __init__(self, home: Path) -> None:
         self.home = home
-        self.network = network
         self.processes: list[subprocess.Popen] = []
         self.logs = home / "cluster-logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -284,8 +283,17 @@ def run_cluster(home: Path, workers: int, timeout: float, stack: ExitStack) -> t
     ) as conn:
         conn.execute(f"CREATE DATABASE {INSTANCE_DB}")
 
+    cluster = Cluster(home)
+    stack.callback(cluster.stop)
+    if not reachable("127.0.0.1", BROKER_PORT):
+        # The machine's Redis is down or absent: one of our own, on loopback only, for the demo.
+        cluster.start(
+            "redis", ["redis-server", "--port", str(BROKER_PORT), "--bind", "127.0.0.1", "--save", ""], {}
+        )
+        wait_for_port("127.0.0.1", BROKER_PORT)
     network = Network()
     stack.callback(network.down)
+    stack.callback(cluster.stop)  # again, so workers and daemon stop before their network goes (idempotent)
     hosts = network.up(workers)
     network.relay(pg_port)
     network.relay(BROKER_PORT)
@@ -322,8 +330,6 @@ def run_cluster(home: Path, workers: int, timeout: float, stack: ExitStack) -> t
     from resources.warehouse import Warehouse
 
     Warehouse(url=env["TERRITOIRE_WAREHOUSE_URL"]).setup()
-    cluster = Cluster(home, network)
-    stack.callback(cluster.stop)
     for host in hosts:
         cluster.start_worker(host, env)
     wait_for_workers(env, hosts)
@@ -347,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=REPO / "var" / "cluster-demo")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=1500, help="seconds for the cluster's runs")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds for the cluster's runs")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         log("network namespaces need root: run it as root")
@@ -366,10 +372,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"batches differ for {key}: {cluster['batches'].get(key)} vs {single['batches'].get(key)}"
                 )
         for key in sorted(set(cluster["published"]) | set(single["published"])):
-            if cluster["published"].get(key) != single["published"].get(key):
-                log(
-                    f"published {key} differs: {cluster['published'].get(key)} vs {single['published'].get(key)}"
-                )
+            mine, reference = cluster["published"].get(key), single["published"].get(key)
+            if mine != reference:
+                log(f"published {key} differs: {mine} vs {reference}")
     print(json.dumps(line, ensure_ascii=False))
     ok = len(hosts) >= 2 and line["conservation"] and line["identical_to_single_process"]
     return 0 if ok else 1
