@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -25,10 +26,11 @@ class Host:
 
     name: str
     address: str
+    prefix: str = "terr"
 
     @property
     def netns(self) -> str:
-        return f"terr-{self.name}"
+        return f"{self.prefix}-{self.name}"
 
     @property
     def hostname(self) -> str:
@@ -45,21 +47,30 @@ class Host:
 class Network:
     """The bridge, the worker hosts and the relays; ``down()`` removes all of it, whatever was made."""
 
+    # Another prefix, bridge and subnet give a second network beside the demo's (the tests use one).
+    prefix: str = "terr"
+    bridge: str = BRIDGE
+    subnet: str = SUBNET
     hosts: list[Host] = field(default_factory=list)
     relays: list[subprocess.Popen] = field(default_factory=list)
 
+    @property
+    def address(self) -> str:
+        """The machine's address on the bridge: where the workers find its services."""
+        return f"{self.subnet}.1"
+
     def up(self, count: int) -> list[Host]:
         self.down()  # leftovers of an interrupted demo
-        _ip("link", "add", BRIDGE, "type", "bridge")
-        _ip("addr", "add", f"{BRIDGE_ADDRESS}/24", "dev", BRIDGE)
-        _ip("link", "set", BRIDGE, "up")
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", f"{self.address}/24", "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
         for number in range(1, count + 1):
-            host = Host(f"w{number}", f"{SUBNET}.{10 + number}")
+            host = Host(f"w{number}", f"{self.subnet}.{10 + number}", self.prefix)
             outside, inside = f"{host.netns}-h", f"{host.netns}-n"
             _ip("netns", "add", host.netns)
             self.hosts.append(host)
             _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
-            _ip("link", "set", outside, "master", BRIDGE)
+            _ip("link", "set", outside, "master", self.bridge)
             _ip("link", "set", outside, "up")
             _ip("link", "set", inside, "netns", host.netns)
             _ip("-n", host.netns, "addr", "add", f"{host.address}/24", "dev", inside)
@@ -68,26 +79,28 @@ class Network:
         return self.hosts
 
     def relay(self, port: int, target_port: int | None = None) -> str:
-        """Forward ``BRIDGE_ADDRESS:port`` to ``127.0.0.1:target_port``; returns ``address:port``."""
+        """Forward ``address:port`` on the bridge to ``127.0.0.1:target_port``; returns ``address:port``."""
         socat = shutil.which("socat")
         if socat is None:
             raise RuntimeError("socat is missing: apt-get install -y socat (make cluster-demo does it)")
         process = subprocess.Popen(
             [
                 socat,
-                f"TCP-LISTEN:{port},bind={BRIDGE_ADDRESS},reuseaddr,fork",
+                f"TCP-LISTEN:{port},bind={self.address},reuseaddr,fork",
                 f"TCP:127.0.0.1:{target_port or port}",
             ],
             stdin=subprocess.DEVNULL,
         )
         self.relays.append(process)
-        wait_for_port(BRIDGE_ADDRESS, port)
-        return f"{BRIDGE_ADDRESS}:{port}"
+        wait_for_port(self.address, port)
+        return f"{self.address}:{port}"
 
     def reaches(self, host: Host, address: str, port: int) -> bool:
         """Does ``host`` open a TCP connection to ``address:port`` (through its veth link)?"""
         probe = f"import socket; socket.create_connection(({address!r}, {port}), timeout=3).close()"
-        done = subprocess.run(["ip", "netns", "exec", host.netns, "python3", "-c", probe], check=False)
+        done = subprocess.run(
+            ["ip", "netns", "exec", host.netns, sys.executable, "-c", probe], check=False, capture_output=True
+        )
         return done.returncode == 0
 
     def down(self) -> None:
@@ -102,9 +115,9 @@ class Network:
         existing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         for line in existing.splitlines():
             name = line.split()[0] if line.strip() else ""
-            if name.startswith("terr-w"):
+            if name.startswith(f"{self.prefix}-w"):
                 _ip("netns", "delete", name, check=False)  # deletes its veth end, hence the pair
-        _ip("link", "delete", BRIDGE, check=False)
+        _ip("link", "delete", self.bridge, check=False)
         self.hosts.clear()
 
 
