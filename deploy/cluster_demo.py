@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,9 @@ from deploy.platform import HOST_TAG, Registry, load_registry, source_host
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 INSTANCE_DB = "dagster"
+# Seconds of an idle instance, after a failed run, before the demo stops waiting for publications
+# (the publication sensor ticks every 30 s).
+IDLE_AFTER_FAILURE = 180
 BROKER_PORT = 6379
 # Variables that would point a child at another home, warehouse, instance or feed than the one given.
 _INHERITED_OFF = (
@@ -54,6 +58,12 @@ _INHERITED_OFF = (
     "TERRITOIRE_EXECUTOR",
     "TERRITOIRE_INSTANCE_URL",
 )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def log(message: str) -> None:
@@ -108,7 +118,9 @@ def harvested_partitions(registry: Registry) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def queue_runs(instance: dg.DagsterInstance, requests: list[tuple[str, str, str, str]]) -> list[str]:
+def queue_runs(
+    instance: dg.DagsterInstance, requests: list[tuple[str, str, str, str]], workspace_file: Path
+) -> list[str]:
     """Create and submit one run per request through the workspace, as ``dagster job launch`` does;
     with the queued run coordinator they wait for the daemon. Uses dagster's CLI helpers (pinned
     dagster: the code location is loaded once for all the runs instead of once per command)."""
@@ -116,7 +128,7 @@ def queue_runs(instance: dg.DagsterInstance, requests: list[tuple[str, str, str,
     from dagster._cli.workspace.cli_target import WorkspaceOpts, get_workspace_from_cli_opts
     from dagster.version import __version__
 
-    opts = WorkspaceOpts(workspace=(str(REPO / "deploy" / "workspace.yaml"),))
+    opts = WorkspaceOpts(workspace=(str(workspace_file),))
     run_ids = []
     with get_workspace_from_cli_opts(instance, version=__version__, workspace_opts=opts) as workspace:
         location = workspace.get_code_location("territoire")
@@ -199,6 +211,18 @@ class Cluster:
                     pass
                 process.wait(timeout=5)
         self.processes.clear()
+        # Dagster starts some processes in sessions of their own (run processes of a code server): end
+        # any process left whose environment names this demo's home, and only those.
+        marker = f"TERRITOIRE_HOME={self.home}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                python = b"python" in (entry / "cmdline").read_bytes()
+                if python and marker in (entry / "environ").read_bytes().split(b"\0"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (OSError, ValueError):
+                continue
 
 
 def wait_for_workers(env: dict[str, str], hosts: list[Host], timeout: float = 120) -> None:
@@ -226,36 +250,44 @@ def wait_until_published(
     instance: dg.DagsterInstance, registry: Registry, expected_runs: int, timeout: float
 ) -> list[str]:
     """Until the sensors have requested their runs, no run is queued or running, and every dataset
-    that was ingested has its ``published`` asset materialised after its last ingest. Returns the
-    ids of every run the instance holds."""
+    that was ingested has its ``published`` asset materialised after its last ingest — or, a run having
+    failed, until the instance stayed idle for a few automation ticks with nothing left to publish.
+    Returns the ids of every run the instance holds."""
     from assets.keys import asset_key
 
     deadline = time.monotonic() + timeout
     last_report = 0.0
+    idle_since: float | None = None
     while True:
         runs = instance.get_runs()
         active = [r for r in runs if not r.is_finished]
+        failed = [r.run_id for r in runs if r.is_finished and r.status != dg.DagsterRunStatus.SUCCESS]
         stale = []
+        now = time.monotonic()
         if len(runs) >= expected_runs and not active:
+            idle_since = idle_since or now
             for dataset in registry.datasets.values():
                 ingested = instance.get_latest_materialization_event(asset_key(dataset, "harmonised"))
                 published = instance.get_latest_materialization_event(asset_key(dataset, "published"))
                 if ingested is not None and (published is None or published.timestamp < ingested.timestamp):
                     stale.append(dataset.id)
-            if not stale:
-                failed = [r.run_id for r in runs if r.status != dg.DagsterRunStatus.SUCCESS]
+            if not stale or (failed and now - idle_since > IDLE_AFTER_FAILURE):
                 if failed:
-                    log(f"{len(failed)} run(s) did not succeed: {', '.join(failed)}")
+                    log(f"{len(failed)} run(s) did not succeed: {', '.join(failed)}; unpublished: {stale}")
                 return [r.run_id for r in runs]
-        now = time.monotonic()
+        else:
+            idle_since = None
         if now > deadline:
             raise RuntimeError(
                 f"not done after {timeout:.0f} s: {len(runs)} runs, {len(active)} active, "
                 f"waiting for publication of {stale}"
             )
-        if now - last_report > 15:
+        if now - last_report > 30:
             done = sum(1 for r in runs if r.is_finished)
-            log(f"{len(runs)} runs ({done} finished, {len(active)} active), awaiting publication: {stale}")
+            log(
+                f"{len(runs)} runs ({done} finished, {len(failed)} failed, {len(active)} active), "
+                f"awaiting publication: {stale}"
+            )
             last_report = now
         time.sleep(3)
 
@@ -334,14 +366,39 @@ def run_cluster(home: Path, workers: int, timeout: float, stack: ExitStack) -> t
         cluster.start_worker(host, env)
     wait_for_workers(env, hosts)
 
+    # The code location is served by a code server of its own, as a deployment runs it (a service
+    # beside the daemon): the daemon and this process only connect to it, and it launches the runs.
+    code_port = free_port()
+    cluster.start(
+        "code-server",
+        [
+            str(BIN / "dagster"),
+            "api",
+            "grpc",
+            "-m",
+            "deploy.code_location",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(code_port),
+        ],
+        env,
+    )
+    workspace = home / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n  - grpc_server:\n      host: 127.0.0.1\n"
+        f"      port: {code_port}\n      location_name: territoire\n"
+    )
+    wait_for_port("127.0.0.1", code_port, timeout=600)
+
     registry = load_registry()
     instance = stack.enter_context(dg.DagsterInstance.get())
     harvests = harvested_partitions(registry)
     dropped = Store(home=str(home)).pending_inboxes()
     started = time.monotonic()
-    queue_runs(instance, harvests)
+    queue_runs(instance, harvests, workspace)
     log(f"{len(harvests)} harvest runs queued; {len(dropped)} inboxes left to the inbox sensor")
-    cluster.start("dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-w", "deploy/workspace.yaml"], env)
+    cluster.start("dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], env)
     run_ids = wait_until_published(instance, registry, len(harvests) + len(dropped), timeout)
     log(f"{len(run_ids)} runs done in {time.monotonic() - started:.0f} s")
     hosts_steps = steps_per_host(instance, run_ids)
