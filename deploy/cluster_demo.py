@@ -5,8 +5,8 @@ On this machine, as root, it starts what a production deployment has on several:
 - the platform's PostgreSQL (the embedded cluster of a fresh home) holding the warehouse and, in a
   database of its own, the Dagster instance (``deploy/dagster.yaml``: run and event storage on
   PostgreSQL, queued run coordinator with its tag limits, default run launcher);
-- ``dagster-daemon`` on ``deploy/workspace.yaml``, whose code location runs every step with the
-  Celery executor (``TERRITOIRE_EXECUTOR=celery``);
+- a code server of ``deploy.code_location``, whose jobs run every step with the Celery executor
+  (``TERRITOIRE_EXECUTOR=celery``), and ``dagster-daemon`` on a workspace pointing at it;
 - two Celery workers (dagster-celery), each on its own host: a network namespace on a bridge, with its
   own host name (``deploy/hosts.py``); they reach the broker (the machine's Redis) and PostgreSQL
   through relays on the bridge address, never over loopback, and the operators' demo feeds on a
@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,12 +37,11 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from deploy.hosts import BRIDGE_ADDRESS, Host, Network, reachable, wait_for_port
+from deploy.hosts import BRIDGE_ADDRESS, Network, reachable, wait_for_port
 from deploy.outcome import same_territory, steps_per_host, summary, warehouse_facts
-from deploy.platform import HOST_TAG, Registry, load_registry, source_host
+from deploy.platform import HOST_TAG, Registry, ingest_job_name, load_registry, source_host
+from deploy.processes import BIN, REPO, Cluster, free_port, log, wait_for_workers
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 INSTANCE_DB = "dagster"
 # Seconds of an idle instance, after a failed run, before the demo stops waiting for publications
 # (the publication sensor ticks every 30 s).
@@ -58,16 +56,6 @@ _INHERITED_OFF = (
     "TERRITOIRE_EXECUTOR",
     "TERRITOIRE_INSTANCE_URL",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def log(message: str) -> None:
-    print(f"[cluster-demo] {message}", file=sys.stderr, flush=True)
 
 
 def base_environment(home: Path) -> dict[str, str]:
@@ -108,8 +96,6 @@ def run_single_process(home: Path, stack: ExitStack) -> dict:
 
 def harvested_partitions(registry: Registry) -> list[tuple[str, str, str, str]]:
     """(job, producer, dataset id, host) of every harvested source: what its schedule would request."""
-    from pipelines.sensors import ingest_job_name
-
     return [
         (ingest_job_name(dataset.table), source.producer, dataset.id, source_host(source))
         for dataset in registry.datasets.values()
@@ -152,98 +138,6 @@ def queue_runs(
             instance.submit_run(run.run_id, workspace)
             run_ids.append(run.run_id)
     return run_ids
-
-
-class Cluster:
-    """The processes of the distributed side; ``stop()`` ends each one it started, by its own pid."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.processes: list[subprocess.Popen] = []
-        self.logs = home / "cluster-logs"
-        self.logs.mkdir(parents=True, exist_ok=True)
-
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        output = (self.logs / f"{name}.log").open("w")
-        # A session of its own: stop() ends the process and whatever it forked (pool, code server).
-        process = subprocess.Popen(
-            args, env=env, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.processes.append(process)
-        return process
-
-    def start_worker(self, host: Host, env: dict[str, str]) -> subprocess.Popen:
-        args = [
-            str(BIN / "celery"),
-            "-A",
-            "dagster_celery.app",
-            "worker",
-            "-Q",
-            "dagster",
-            "-n",
-            "worker@%h",
-            "--concurrency",
-            "1",
-            "--prefetch-multiplier",
-            "1",
-            "-l",
-            "INFO",
-            # Loaded once before the pool forks: each step then finds the code location imported.
-            "-I",
-            "deploy.code_location",
-        ]
-        return self.start(host.hostname, host.command(args), env)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for process in reversed(self.processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(timeout=5)
-        self.processes.clear()
-        # Dagster starts some processes in sessions of their own (run processes of a code server): end
-        # any process left whose environment names this demo's home, and only those.
-        marker = f"TERRITOIRE_HOME={self.home}".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
-                continue
-            try:
-                python = b"python" in (entry / "cmdline").read_bytes()
-                if python and marker in (entry / "environ").read_bytes().split(b"\0"):
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, ValueError):
-                continue
-
-
-def wait_for_workers(env: dict[str, str], hosts: list[Host], timeout: float = 120) -> None:
-    """Until every worker answers Celery's ping through the broker."""
-    expected = {f"worker@{host.hostname}" for host in hosts}
-    deadline = time.monotonic() + timeout
-    while True:
-        done = subprocess.run(
-            [str(BIN / "celery"), "-A", "dagster_celery.app", "inspect", "ping", "--timeout", "3"],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-        )
-        seen = {name for name in expected if name in done.stdout}
-        if seen == expected:
-            log(f"workers ready: {', '.join(sorted(seen))}")
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"workers not ready after {timeout:.0f} s: only {sorted(seen)}")
-        time.sleep(2)
 
 
 def wait_until_published(

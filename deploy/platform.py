@@ -4,5 +4,14 @@ so a reorganisation of the platform's packages re-points this one file."""
 from pipelines.definitions import build_definitions
 from pipelines.registry import Dataset, Registry, load_registry
 from pipelines.schedules import HOST_TAG, source_host
+from pipelines.sensors import ingest_job_name
 
-__all__ = ["HOST_TAG", "Dataset", "Registry", "build_definitions", "load_registry", "source_host"]
+__all__ = [
+    "HOST_TAG",
+    "Dataset",
+    "Registry",
+    "build_definitions",
+    "ingest_job_name",
+    "load_registry",
+    "source_host",
+]
