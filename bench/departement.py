@@ -152,9 +152,7 @@ import json, shutil, sys, time
 from pathlib import Path
 import dagster as dg
 from deploy import platform
-from assets.factory import build_dataset_assets
-from assets.keys import asset_key
-from pipelines.runner import platform_resources
+from deploy.platform import asset_key, build_dataset_assets, platform_resources
 home, extract = Path(sys.argv[1]), Path(sys.argv[2])
 registry = platform.load_registry()
 dataset = registry.dataset("subventions")

@@ -39,7 +39,7 @@ import psycopg
 
 from deploy.hosts import BRIDGE_ADDRESS, Network, reachable, wait_for_port
 from deploy.outcome import same_territory, steps_per_host, summary, warehouse_facts
-from deploy.platform import HOST_TAG, Registry, ingest_job_name, load_registry, source_host
+from deploy.platform import HOST_TAG, Registry, asset_key, ingest_job_name, load_registry, source_host
 from deploy.processes import BIN, REPO, Cluster, free_port, log, wait_for_workers
 
 INSTANCE_DB = "dagster"
@@ -147,8 +147,6 @@ def wait_until_published(
     that was ingested has its ``published`` asset materialised after its last ingest — or, a run having
     failed, until the instance stayed idle for a few automation ticks with nothing left to publish.
     Returns the ids of every run the instance holds."""
-    from assets.keys import asset_key
-
     deadline = time.monotonic() + timeout
     last_report = 0.0
     idle_since: float | None = None
