@@ -9,14 +9,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 export TERRITOIRE_HOME ?= $(CURDIR)/var
 
-.PHONY: demo test install system lint bench dev clean
+.PHONY: demo test install system lint bench dev clean cluster-demo
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	$(UV) sync --frozen --extra dev --extra deploy --python $(PYTHON)
 	touch $@
 
 system:
@@ -41,6 +41,13 @@ test: install
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.cli_start
+
+# The demo territory on Dagster's distributed engine: daemon, PostgreSQL instance, two Celery workers
+# each in its own network namespace (root; see deploy/cluster_demo.py). socat relays the loopback-only
+# broker and PostgreSQL onto the workers' bridge.
+cluster-demo: install
+	command -v socat >/dev/null || (apt-get update -q && apt-get install -y -q socat)
+	$(BIN)/python -m deploy.cluster_demo
 
 dev: install
 	$(BIN)/territoire dev

@@ -40,7 +40,7 @@ def build_inbox_sensor(registry: Registry, jobs: list) -> dg.SensorDefinition:
                 run_key=f"{dataset_id}:{producer}:{fingerprint}",
                 job_name=ingest_job_name(dataset.table),
                 partition_key=producer,
-                tags={"territoire/partition": f"{dataset_id}/{producer}"},
+                tags={"territoire/partition": f"{dataset_id}/{producer}", "territoire/dataset": dataset_id},
             )
 
     return inbox_sensor

@@ -1,0 +1,1 @@
+"""Beyond one machine: the production instance config, the Celery cluster demo, Kubernetes values."""

@@ -1,0 +1,23 @@
+"""The platform's names that deploy/ and bench/departement.py use, imported here and nowhere else in them,
+so a reorganisation of the platform's packages re-points this one file."""
+
+from assets.factory import build_dataset_assets
+from assets.keys import asset_key
+from pipelines.definitions import build_definitions
+from pipelines.registry import Dataset, Registry, load_registry
+from pipelines.runner import platform_resources
+from pipelines.schedules import HOST_TAG, source_host
+from pipelines.sensors import ingest_job_name
+
+__all__ = [
+    "HOST_TAG",
+    "Dataset",
+    "Registry",
+    "asset_key",
+    "build_dataset_assets",
+    "build_definitions",
+    "ingest_job_name",
+    "load_registry",
+    "platform_resources",
+    "source_host",
+]
