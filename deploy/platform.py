@@ -1,13 +1,14 @@
 """The platform's names that deploy/ and bench/departement.py use, imported here and nowhere else in them,
 so a reorganisation of the platform's packages re-points this one file."""
 
-from assets.factory import build_dataset_assets
-from assets.keys import asset_key
+from assets.keys import asset_key, source_host
+from assets.producer import build_dataset_assets
 from pipelines.definitions import build_definitions
-from pipelines.registry import Dataset, Registry, load_registry
 from pipelines.runner import platform_resources
-from pipelines.schedules import HOST_TAG, source_host
+from pipelines.schedules import HOST_TAG
 from pipelines.sensors import ingest_job_name
+from resources.registry.load import load_registry
+from resources.registry.model import Dataset, Registry
 
 __all__ = [
     "HOST_TAG",
