@@ -31,7 +31,7 @@ _ARROW = {
 
 
 async def csv_body(columns: list[Column], batches: AsyncIterator[list[tuple]]) -> AsyncIterator[bytes]:
-    """The published CSV's format (assets/publish.py): UTF-8 without BOM, CRLF, quotes only where
+    """The published CSV's format (assets/publish/files.py): UTF-8 without BOM, CRLF, quotes only where
     needed, the schema's field names as header."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL, doublequote=True)

@@ -1,6 +1,6 @@
 """A batch's outcome: what one file gave, the one thing the stages after ingestion pass along.
 
-The ingestion (``assets/ingest.py``) writes it as a report of many sections; the fields here are the
+The ingestion (``assets/harmonise/ingest.py``) writes it as a report of many sections; the fields here are the
 ones the stages read — the batch's identity, its status and its row counts (conservation), the
 structure problems and foreign authorities the checks look at, the report's path. Everything else
 (what was read, normalisations, errors, rejected rows…) stays in ``details`` as written. ``to_json()``

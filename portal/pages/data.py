@@ -3,7 +3,7 @@
 Read-only statements on ``published.<table>`` (the current version) or ``published.<table>_history``
 (an earlier one), through the portal's pool and role; identifiers come from the registry and schemas
 (``psycopg.sql.Identifier``), values travel as parameters. The API's own statements stay in
-``portal/queries.py``; these serve the pages only.
+``portal/queries/``; these serve the pages only.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every SQL statement of the portal, one module per concern.
 
-Kept apart from ``resources/warehouse.py`` on purpose: the platform's writer resource connects as the
+Kept apart from ``resources/warehouse/`` on purpose: the platform's writer resource connects as the
 owner role and changes the warehouse; the portal is a read-only consumer, connected as its own login
 role (``territoire_portal``, a member of ``territoire_analyst`` that may also read
 ``meta.publications``), in read-only transactions under a statement timeout. Nothing here writes data;

@@ -26,7 +26,7 @@ def export_statement(
     inner = sql.SQL("(SELECT * FROM {} WHERE {}{})").format(
         source,
         where,
-        # Without a sort, the published file's order (resources/warehouse.py read_table).
+        # Without a sort, the published file's order (resources/warehouse/ read_table).
         sql.SQL(" ORDER BY {}").format(order_by(query) if query.sort is not None else FILE_ORDER),
     )
 

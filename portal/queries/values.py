@@ -7,7 +7,7 @@ from psycopg import sql
 from portal.columns import Column
 
 # Text a spreadsheet would run as a formula (OWASP CSV injection), as the published CSV neutralises
-# it (assets/publish.py): prefixed with a quote, unless it is a plain decimal number.
+# it (assets/publish/files.py): prefixed with a quote, unless it is a plain decimal number.
 _FORMULA = r"^[=+\-@\t\r]"
 _PLAIN_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
@@ -21,8 +21,8 @@ def json_value(column: Column, ref: sql.Composable) -> sql.Composable:
 
 def text_value(column: Column, ref: sql.Composable) -> sql.Composable:
     """The column as the published CSV writes it: each field in its schema's lexical form
-    (``assets/lexical.py``, here in SQL so rows stream), formulas neutralised in free text columns
-    (``assets/publish.py``). ``tests/test_api.py`` compares the two files byte for byte."""
+    (``assets/publish/lexical.py``, here in SQL so rows stream), formulas neutralised in free text columns
+    (``assets/publish/files.py``). ``tests/test_api.py`` compares the two files byte for byte."""
     field = column.field
     descriptor = field.descriptor if field is not None else {}
     if column.type == "boolean":
@@ -94,7 +94,7 @@ def _to_char(form: str | None) -> str | None:
 
 def _free_text(column: Column) -> bool:
     """Text a formula could hide in: a string field with no format, pattern or enum, or a lineage
-    column (``assets/publish.py`` neutralises the same)."""
+    column (``assets/publish/files.py`` neutralises the same)."""
     field = column.field
     if field is None:
         return column.type == "string"

@@ -2,7 +2,7 @@
 
 Three files per batch under ``reports_dir/PRODUCER/DATASET/``:
 
-- ``BATCH.json``: the report dict of ``assets/ingest.py`` as is (ARCHITECTURE.md, "Batch report");
+- ``BATCH.json``: the report dict of ``assets/harmonise/ingest.py`` as is (ARCHITECTURE.md, "Batch report");
 - ``BATCH.html``: the same, in French, for a commune agent who is not a data specialist — the figures
   first, then what is wrong grouped by rule and column with how to fix it. One self-contained page
   (inline CSS, no script, font or image) so it can be mailed, archived or opened offline;
@@ -31,7 +31,7 @@ RANGES_SHOWN = 40
 SAMPLES_SHOWN = 5
 ERROR_COLUMNS = ["row", "field", "rule", "value", "message"]
 
-# Labels of the normalisation kinds counted by assets/harmonise.py (assets/normalise.py kinds, plus
+# Labels of the normalisation kinds counted by assets/harmonise/ (assets/harmonise/normalise/ kinds, plus
 # the finer-grained kinds a reader may count). An unknown kind is shown with its key.
 NORMALISATION_LABELS_FR: dict[str, str] = {
     "whitespace": "espaces en début ou fin de cellule retirés",
@@ -60,7 +60,7 @@ NORMALISATION_LABELS_FR: dict[str, str] = {
     "value-alias": "valeurs ramenées à l'écriture du schéma (« Numéraire » → « aide en numéraire »)",
 }
 
-# Kinds counted by quality/privacy.py: (singular, plural), read after the count. An unknown kind is
+# Kinds counted by quality/privacy/: (singular, plural), read after the count. An unknown kind is
 # shown with its key.
 PRIVACY_LABELS_FR: dict[str, tuple[str, str]] = {
     "email_masked": ("adresse e-mail de particulier masquée", "adresses e-mail de particuliers masquées"),

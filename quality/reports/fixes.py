@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-# Validator messages end with « (valeurs admises : a, b, c) » for enum errors (quality/validate.py).
+# Validator messages end with « (valeurs admises : a, b, c) » for enum errors (quality/validate/).
 _ALLOWED = re.compile(r"valeurs admises\s*:\s*(?P<values>.+?)\)\s*\.?\s*$")
 # « … maximum autorisé (100). » / « … minimum autorisé (0). » / « au plus 250 caractères »
 _NUMBER_IN_PARENS = re.compile(r"\((?:au (?:plus|moins) )?(?P<n>-?[0-9][0-9 .,]*)")

@@ -49,7 +49,7 @@ OPEN_LICENCES = {
     "cc-by-4.0", "cc-by-sa", "cc-by-sa-4.0", "cc0", "cc0-1.0", "odc-by", "pddl", "odc-pddl",
 }  # fmt: skip
 OPEN_FORMATS = {"csv", "geojson", "json", "parquet", "ods", "xml", "gpkg", "gtfs", "zip", "txt", "shp"}
-# What assets/publish.py writes for every dataset when the registry says nothing else.
+# What assets/publish/files.py writes for every dataset when the registry says nothing else.
 PUBLISHED_FORMATS = ("csv", "geojson", "parquet")
 TREND_BATCHES = 8
 BATCH_COLUMNS = [

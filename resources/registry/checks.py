@@ -94,7 +94,7 @@ def reference_problems(
     return problems
 
 
-# The warehouse tables each dataset owns, beside its own (see resources/warehouse.py).
+# The warehouse tables each dataset owns, beside its own (see resources/warehouse/).
 DERIVED_TABLES = ("{t}_history", "{t}_duplicates")
 
 

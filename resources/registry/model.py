@@ -31,7 +31,7 @@ class RegistryError(ValueError):
 
 
 class PrivacyBlock(BaseModel):
-    """RGPD rules (quality/privacy.py): personal fields to withhold or mask; text is always scanned."""
+    """RGPD rules (quality/privacy/): personal fields to withhold or mask; text is always scanned."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,13 +39,13 @@ class PrivacyBlock(BaseModel):
     action: Literal["mask", "withhold"] = "withhold"
     scan_text: bool = True
     natural_persons: bool = True
-    # The prose fields the gate scans (quality/privacy.py checks they are plain strings).
+    # The prose fields the gate scans (quality/privacy/ checks they are plain strings).
     free_text: list[str] | None = None
 
 
 class ConsolidationBlock(BaseModel):
     """How duplicates across producers are resolved in the territory: a key, or points within a
-    distance, the preferred producers first (resources/warehouse.py's ``Consolidation``)."""
+    distance, the preferred producers first (resources/warehouse/'s ``Consolidation``)."""
 
     model_config = ConfigDict(extra="forbid")
 
