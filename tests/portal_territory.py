@@ -76,10 +76,13 @@ def serving(home: Path, url: str, env: dict[str, str] | None = None) -> Iterator
         "TERRITOIRE_WAREHOUSE_URL": url,
         **(env or {}),
     }
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KiB of access lines and
+    # tracebacks) and the server then blocks on its next write.
+    log = (home / f"serve-{port}.log").open("w")
     process = subprocess.Popen(
         [territoire, "serve", "--port", str(port)],
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -88,7 +91,7 @@ def serving(home: Path, url: str, env: dict[str, str] | None = None) -> Iterator
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"territoire serve s'est arrêté : {process.stdout.read()}")
+                raise RuntimeError(f"territoire serve s'est arrêté : {Path(log.name).read_text()}")
             try:
                 if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
                     break
@@ -105,3 +108,4 @@ def serving(home: Path, url: str, env: dict[str, str] | None = None) -> Iterator
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()

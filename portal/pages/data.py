@@ -50,7 +50,8 @@ async def rows_per_producer(conn: psycopg.AsyncConnection, snap: Snapshot) -> di
 
 def main_numeric(published: PublishedDataset) -> Column | None:
     """The field the charts measure: the first number of the schema that is not a position or a code."""
-    placed = set((published.dataset.geometry or {}).values())
+    block = published.dataset.geometry
+    placed = {block.lon, block.lat} if block is not None else set()
     for column in published.columns:
         if column.field is None or column.type not in ("number", "integer") or column.name in placed:
             continue
