@@ -61,7 +61,13 @@ def places(producer: str, rows: list[tuple[str, str, str, float, float]]) -> pd.
 
 
 def load(
-    wh: Warehouse, schema, producer: str, frame: pd.DataFrame, batch_id: str, received: datetime
+    wh: Warehouse,
+    schema,
+    producer: str,
+    frame: pd.DataFrame,
+    batch_id: str,
+    received: datetime,
+    sequence: int | None = None,
 ) -> None:
     record = BatchRecord(
         batch_id=batch_id,
@@ -72,6 +78,7 @@ def load(
         received_at=received,
         rows_read=len(frame),
         rows_accepted=len(frame),
+        sequence=sequence,
     )
     empty = pd.DataFrame({"source_row": pd.Series([], dtype="int64"), "cells": [], "errors": []})
     wh.replace_partition(schema, DATASET, record, frame, empty)
@@ -144,6 +151,21 @@ def test_key_dedup_across_producers_keeps_lineage_and_records_why(warehouse, sch
     }
     reason = query(warehouse, "SELECT reason FROM published.lieux_duplicates WHERE version = 2")
     assert reason == [("lot le plus récent : b-tours",)]
+
+
+def test_latest_means_the_last_dropped_whatever_order_the_runs_archived_them(warehouse, schema):
+    # Tours dropped first (sequence 1) but its run archived it last, as a worker of the distributed
+    # engine may: the Métropole's later drop is still the latest.
+    tours = places("tours", [("P1", "Piscine du Lac", "piscine", 0.68, 47.39)])
+    metro = places("metropole", [("P1", "Centre aquatique du Lac", "piscine", 0.68, 47.39)])
+    load(warehouse, schema, "metropole", metro, "b-metro", T0, sequence=2)
+    load(warehouse, schema, "tours", tours, "b-tours", T0 + timedelta(minutes=5), sequence=1)
+    latest = Consolidation.from_registry({"prefer": "latest"}, schema)
+    first = publish(warehouse, schema, latest)
+    assert first.status == "published"
+    assert query(warehouse, "SELECT producer FROM published.lieux WHERE uid = 'P1'") == [("metropole",)]
+    reason = query(warehouse, "SELECT reason FROM published.lieux_duplicates")
+    assert reason == [("lot le plus récent : b-metro",)]
 
 
 def test_distance_dedup_matches_points_within_the_radius(warehouse, schema):

@@ -18,6 +18,18 @@ from quality.geo import GEOMETRY_TYPES
 from resources.registry.model import ConsolidationBlock
 from resources.warehouse.names import derived_name
 
+# "w is a more recent batch than r": by the drop sequence when both files were dropped (the order the
+# agents made them, whatever order the runs archived them in, one process or many); by the time
+# received otherwise (harvests, batches from before sequences existed).
+_NEWER = sql.SQL(
+    "(CASE WHEN w.__sequence IS NOT NULL AND r.__sequence IS NOT NULL THEN w.__sequence > r.__sequence "
+    "ELSE w.__received > r.__received END)"
+)
+_OLDER = sql.SQL(
+    "(CASE WHEN w.__sequence IS NOT NULL AND r.__sequence IS NOT NULL THEN w.__sequence < r.__sequence "
+    "ELSE w.__received < r.__received END)"
+)
+
 if TYPE_CHECKING:
     from quality.schema import TableSchema
 
@@ -29,7 +41,7 @@ class Consolidation:
     ``{key: [fields]}`` matches rows on equal key fields (default: the schema's primaryKey, else its
     first uniqueKey); ``within_m: 50`` also asks their geometries to lie within 50 m (geography), and
     alone matches on distance only. ``prefer: [producer ids]`` names the winner in that order (others
-    after them); without it, or with ``prefer: latest``, the most recently received batch wins.
+    after them); without it, or with ``prefer: latest``, the most recently dropped (or received) batch wins.
     """
 
     key: tuple[str, ...] = ()
@@ -149,7 +161,7 @@ def consolidate(
             "CREATE TEMP TABLE ranked ON COMMIT DROP AS SELECT {cols}, "
             "row_number() OVER () AS __id, "
             "coalesce(array_position(%(prefer)s::text[], h.producer), %(unranked)s) AS __rank, "
-            "coalesce(b.received_at, '-infinity') AS __received "
+            "coalesce(b.received_at, '-infinity') AS __received, b.sequence AS __sequence "
             "FROM {source} h LEFT JOIN meta.batches b ON b.batch_id = h.batch_id"
         ).format(
             cols=sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(c)) for c in fields),
@@ -170,10 +182,11 @@ def consolidate(
             sql.SQL(
                 "INSERT INTO lost SELECT DISTINCT ON (r.__id) r.__id, w.__id "
                 "FROM ranked r JOIN ranked w ON w.producer <> r.producer AND {match} "
-                "AND (w.__rank < r.__rank OR (w.__rank = r.__rank AND (w.__received > r.__received "
-                "OR (w.__received = r.__received AND w.producer < r.producer)))) "
-                "ORDER BY r.__id, w.__rank, w.__received DESC, w.producer, w.source_row"
-            ).format(match=match)
+                "AND (w.__rank < r.__rank OR (w.__rank = r.__rank AND ({newer} "
+                "OR (NOT {newer} AND NOT {older} AND w.producer < r.producer)))) "
+                "ORDER BY r.__id, w.__rank, w.__sequence DESC NULLS LAST, w.__received DESC, "
+                "w.producer, w.source_row"
+            ).format(match=match, newer=_NEWER, older=_OLDER)
         )
     rows = conn.execute(
         sql.SQL(
@@ -190,12 +203,12 @@ def consolidate(
             "r.batch_id AS loser_batch_id, r.source_row AS loser_source_row, "
             "%(rule)s::text AS rule, CASE WHEN w.__rank < r.__rank "
             "THEN 'producteur préféré : ' || w.producer "
-            "WHEN w.__received > r.__received THEN 'lot le plus récent : ' || w.batch_id "
+            "WHEN {newer} THEN 'lot le plus récent : ' || w.batch_id "
             "ELSE 'même rang : ordre des identifiants de producteur' END AS reason "
             "FROM lost JOIN ranked r ON r.__id = lost.loser_id "
             "JOIN ranked w ON w.__id = lost.winner_id "
             "ORDER BY r.producer, r.source_row"
-        ).format(target=sql.Identifier("meta", lost)),
+        ).format(target=sql.Identifier("meta", lost), newer=_NEWER),
         {"rule": consolidation.rule},
     ).rowcount
     conn.execute("DROP TABLE ranked, lost")
