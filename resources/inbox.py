@@ -10,6 +10,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SAFE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -59,15 +61,64 @@ def drop_file(root: Path, producer: str, dataset: str, source: Path) -> Path:
 
 def next_sequence(root: Path) -> int:
     """The next number of the home's drop sequence (monotonic, safe across processes)."""
+    with _sequence_lock(root):
+        return _take(root, 1)
+
+
+def number_unseen_files(root: Path) -> None:
+    """Give a drop sequence number to every inbox file of the home that has none yet (copied in by
+    other means than ``territoire drop``: a network share, the demo), all at once, in the order of
+    their modification times.
+
+    Home-wide and under the sequence lock, so the numbers do not depend on which inbox a process
+    happens to list first: a sensor, a run and the workers of a distributed run number the same
+    files the same way.
+    """
+    with _sequence_lock(root):
+        unseen = sorted(
+            (path.stat().st_mtime_ns, str(path.relative_to(root)), path)
+            for path in _inbox_files(root)
+            if drop_sequence(path) is None
+        )
+        first = _take(root, len(unseen))
+        for offset, (_, _, path) in enumerate(unseen):
+            write_atomic(sequence_sidecar(path), str(first + offset))
+
+
+def _inbox_files(root: Path) -> list[Path]:
+    """Every visible regular file of ``root/inbox/<producer>/<dataset>/``; symlinks and unsafe names
+    are left out, as the store's listing leaves them out."""
+    inbox = root / "inbox"
+    if not inbox.is_dir() or inbox.is_symlink():
+        return []
+    return [
+        path
+        for producer in inbox.iterdir()
+        if producer.is_dir() and not producer.is_symlink() and SAFE_ID.fullmatch(producer.name)
+        for dataset in producer.iterdir()
+        if dataset.is_dir() and not dataset.is_symlink() and SAFE_ID.fullmatch(dataset.name)
+        for path in dataset.iterdir()
+        if path.is_file() and not path.is_symlink() and not path.name.startswith(".")
+    ]
+
+
+@contextmanager
+def _sequence_lock(root: Path) -> Iterator[None]:
     root.mkdir(parents=True, exist_ok=True)
-    counter = root / ".drop-sequence"
     with (root / ".drop-sequence.lock").open("a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            current = int(counter.read_text(encoding="ascii") or 0) if counter.exists() else 0
-            write_atomic(counter, str(current + 1))
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _take(root: Path, count: int) -> int:
+    """Reserve ``count`` numbers of the sequence (the caller holds the lock); the first of them."""
+    counter = root / ".drop-sequence"
+    current = int(counter.read_text(encoding="ascii") or 0) if counter.exists() else 0
+    if count:
+        write_atomic(counter, str(current + count))
     return current + 1
 
 

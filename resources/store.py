@@ -29,6 +29,7 @@ from resources.inbox import (
     drop_sequence,
     inbox_dir,
     next_sequence,
+    number_unseen_files,
     safe_file_name,
     safe_id,
     sequence_sidecar,
@@ -117,7 +118,8 @@ class Store(dg.ConfigurableResource):
         """Files waiting in one inbox folder, in drop order; hidden and partial files are skipped.
 
         A file copied into the folder by other means than ``territoire drop`` (a network share) gets
-        its sequence number here, the first time it is seen, in the order of its modification time.
+        its sequence number the first time it is seen, with every such file of the home, in the order
+        of their modification times (``number_unseen_files``).
         """
         folder = self.inbox(producer, dataset)
         # A symlink planted in an inbox (or as an inbox folder) would make the platform read and
@@ -127,9 +129,8 @@ class Store(dg.ConfigurableResource):
         files = [
             p for p in folder.iterdir() if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
         ]
-        for path in sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name)):
-            if self.drop_sequence(path) is None:
-                write_atomic(sequence_sidecar(path), str(self.next_sequence()))
+        if any(self.drop_sequence(path) is None for path in files):
+            number_unseen_files(self.root)
         return sorted(files, key=lambda p: (self.drop_sequence(p) or 0, p.name))
 
     @staticmethod
