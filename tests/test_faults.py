@@ -218,9 +218,12 @@ def test_postgres_restart_mid_run_fails_cleanly_and_a_retry_succeeds(home: Path)
         )
         data = server_home / "postgres" / "data"
         # -l: without a log file the restarted server would keep pg_ctl's captured stdout open forever.
+        # -m immediate: a fast shutdown ends the backends one by one, and the blocker may go first,
+        # letting the waiting INSERT commit before its own turn (seen on a loaded CI machine);
+        # an immediate stop is a crash, and the batch's transaction is lost whole, as in production.
         log = server_home / "postgres" / "server.log"
         postgres_server._run(
-            [postgres_server._bin_dir() / "pg_ctl", "restart", "-w", "-m", "fast", "-D", data, "-l", log]
+            [postgres_server._bin_dir() / "pg_ctl", "restart", "-w", "-m", "immediate", "-D", data, "-l", log]
         )
         thread.join(60)
         blocker.close()
