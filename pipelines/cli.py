@@ -594,14 +594,22 @@ def _date(value: datetime | None) -> str:
 
 def _demo_feeds() -> ExitStack:
     """The demo territory's operator feeds, served on loopback while the block lasts, when
-    ``territoire demo`` wrote them and nothing else points the registry's feeds elsewhere."""
+    ``territoire demo`` wrote them and nothing else points the registry's feeds elsewhere. The files
+    already written are served as they are (generating them imports the demo's generators, seconds a
+    run with nothing new would pay); a folder missing one of them is written again first."""
     from contextlib import ExitStack
 
-    from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
+    from pipelines.feed_server import FEEDS_URL_VAR, serve_demo_feeds, written
 
     stack = ExitStack()
-    if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
-        stack.enter_context(start_demo_feeds(_home()))
+    folder = _home() / "feeds"
+    if folder.is_dir() and FEEDS_URL_VAR not in os.environ:
+        if written(folder):
+            stack.enter_context(serve_demo_feeds(_home()))
+        else:
+            from pipelines.feeds import start_demo_feeds
+
+            stack.enter_context(start_demo_feeds(_home()))
     return stack
 
 
