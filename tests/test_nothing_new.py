@@ -12,8 +12,10 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 from conftest import SHARED_SCHEMAS
@@ -22,6 +24,8 @@ from typer.testing import CliRunner
 import pipelines.runner
 from pipelines.cli import app
 from pipelines.feeds import DAE_FILE, start_demo_feeds
+from pipelines.schedules import build_schedules, schedule_name
+from resources.registry.load import load_registry
 
 runner = CliRunner()
 SUBVENTIONS = SHARED_SCHEMAS / "scdl-subventions"
@@ -95,11 +99,30 @@ def test_unchanged_feed_makes_no_run_and_a_drop_after_it_is_loaded(env: Path, fr
         assert _batches(fresh_pg_url)[-1][:2] == ("dae", "tours")
         assert not list((env / "inbox" / "tours" / "dae").iterdir())
 
+        # The orchestrator decides the same way: the feed's schedule skips its tick while the feed is
+        # unchanged, and requests the partition's run once it changed.
+        registry = load_registry()
+        dataset = registry.dataset("dae")
+        schedule = next(
+            s
+            for s in build_schedules(registry)
+            if s.name == schedule_name(dataset, dataset.source_for("chu-tours"))
+        )
+        with dg.build_schedule_context(
+            scheduled_execution_time=datetime(2026, 12, 7, 6, tzinfo=UTC)
+        ) as context:
+            assert isinstance(schedule(context), dg.SkipReason)
+
         # A feed whose bytes changed is a run, and its batch.
         feed_file = env / "feeds" / "chu-tours" / "dae" / "defibrillateurs-chu-tours.csv"
         lines = feed_file.read_text(encoding="utf-8").splitlines(keepends=True)
         feed_file.write_text("".join(lines[:-1]), encoding="utf-8")
         os.utime(feed_file, (2_000_000_000, 2_000_000_000))
+        with dg.build_schedule_context(
+            scheduled_execution_time=datetime(2026, 12, 7, 6, tzinfo=UTC)
+        ) as context:
+            request = schedule(context)
+        assert isinstance(request, dg.RunRequest) and request.partition_key == "chu-tours"
         changed = runner.invoke(app, ["run", "--dataset", "dae"])
         assert changed.exit_code == 0, changed.output
         assert len(runs) == 3 and [b for b in _batches(fresh_pg_url) if b[1] == "chu-tours"] == [
