@@ -111,7 +111,7 @@ def look_for_work(
                 lookout.reasons.append(f"{d['id']} / {p} : {len(untaken)} fichier(s) archivé(s) à traiter")
         if d["table"] in state["loaded"] and not (home / "publish" / f"{d['id']}.csv").exists():
             lookout.reasons.append(f"{d['id']} : jamais publié")
-    lookout.reasons += _repairs(index, home, state)
+    lookout.reasons += _repairs(index, home, state, {d["id"] for d in datasets})
     lookout.publications = len(state["current"])
     if lookout.reasons:
         return lookout  # the run takes the feeds' answers as they come
@@ -131,18 +131,17 @@ def harvest_failure(error: BaseException) -> str:
     return f"{type(error).__module__}.{type(error).__name__}: {error}".strip()
 
 
-def _repairs(index: RegistryIndex, home: Path, state: Mapping[str, Any]) -> list[str]:
-    """What the run's reconciliation would rewrite (see ``pipelines/reconcile.py``)."""
+def _repairs(index: RegistryIndex, home: Path, state: Mapping[str, Any], scope: set[str]) -> list[str]:
+    """What the run's reconciliation would rewrite (see ``pipelines/reconcile.py``): the files of the
+    datasets in ``scope`` (a run limited to a dataset repairs only its files), every missing report."""
     publish_dir = home / "publish"
     current = {
         d_id: state["current"][d["table"]]
         for d_id, d in index.datasets.items()
         if d["table"] in state["current"]
     }
-    reasons = [
-        f"{d_id} : {why}"
-        for d_id, why in stale_files(read_manifest(publish_dir), current, publish_dir).items()
-    ]
+    stale = stale_files(read_manifest(publish_dir), current, publish_dir)
+    reasons = [f"{d_id} : {why}" for d_id, why in stale.items() if d_id in scope]
     by_table = index.dataset_by_table()
     for batch in state["batches"]:
         d_id = by_table.get(batch["dataset"])
