@@ -566,7 +566,7 @@ def _print_nothing_new(index: RegistryIndex, lookout: Any) -> None:
     """The summary of a run that found nothing to do: what was checked, feeds down, holds."""
     from rich.markup import escape
 
-    console.print(lookout.summary(), markup=False, highlight=False)
+    console.print(lookout.summary(), markup=False, highlight=False, soft_wrap=True)
     for failure in lookout.harvest_failures:
         console.print(f"[yellow]collecte en échec[/] {escape(failure)}")
     _print_run_holds(index, lookout.holds)

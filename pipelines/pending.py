@@ -112,7 +112,7 @@ def look_for_work(
         if d["table"] in state["loaded"] and not (home / "publish" / f"{d['id']}.csv").exists():
             lookout.reasons.append(f"{d['id']} : jamais publié")
     lookout.reasons += _repairs(index, home, state, {d["id"] for d in datasets})
-    lookout.publications = len(state["current"])
+    lookout.publications = sum(1 for d in datasets if d["table"] in state["current"])
     if lookout.reasons:
         return lookout  # the run takes the feeds' answers as they come
     for key, future in lookout.downloads.items():
