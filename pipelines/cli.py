@@ -28,6 +28,7 @@ from resources.registry.index import RegistryIndex, registry_index
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
+    from pipelines.pending import Lookout
     from resources.registry.model import Registry
 
 app = FrenchTyper(
@@ -545,7 +546,7 @@ def dev(
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
 
 
-def _run_everything(dataset: str | None, producer: str | None, history: bool, lookout: Any) -> Any:
+def _run_everything(dataset: str | None, producer: str | None, history: bool, lookout: Lookout | None) -> Any:
     """The run through Dagster, given the feeds' answers already asked for (``lookout``)."""
     from pipelines.runner import run_pending
 
@@ -562,7 +563,7 @@ def _run_everything(dataset: str | None, producer: str | None, history: bool, lo
     )
 
 
-def _print_nothing_new(index: RegistryIndex, lookout: Any) -> None:
+def _print_nothing_new(index: RegistryIndex, lookout: Lookout) -> None:
     """The summary of a run that found nothing to do: what was checked, feeds down, holds."""
     from rich.markup import escape
 
