@@ -27,6 +27,8 @@ from resources.receipts import archived, validators
 from resources.registry.model import Dataset, Registry, Source
 
 TIMEZONE = "Europe/Paris"
+# How long a tick waits for a feed's answer (Dagster gives a schedule's evaluation about a minute).
+TICK_QUESTION_SECONDS = 20.0
 HOST_TAG = "territoire/host"
 
 
@@ -77,11 +79,11 @@ def feed_unchanged(dataset: Dataset, source: Source) -> bool:
     previous = validators(archived(default_home(), source.producer, dataset.id))
     if previous is None:
         return False
+    # A tick is evaluated within the daemon's time limit: a feed slower than this is left to the run.
+    policy = policy_from_environment()
+    policy = replace(policy, retries=0, timeout=min(policy.timeout, TICK_QUESTION_SECONDS))
     try:
-        answer = fetch_feed(
-            ({"kind": source.kind, **source.settings}, previous),
-            replace(policy_from_environment(), retries=0),
-        )
+        answer = fetch_feed(({"kind": source.kind, **source.settings}, previous), policy)
     except Exception:  # noqa: BLE001 - down, refused, misconfigured: the run says which
         return False
     return answer.not_modified
