@@ -35,6 +35,7 @@ from quality.privacy import PrivacyRules
 from quality.reports.batch import write_batch_report
 from quality.schema import TableSchema
 from resources.harvest.resource import Harvester
+from resources.receipts import validators
 from resources.registry.model import Dataset, Registry
 from resources.store import ArchivedFile, Store
 from resources.warehouse import BatchRecord, Warehouse
@@ -170,14 +171,7 @@ def harvest_request(
     source = dataset.source_for(producer)
     if source is None or source.kind == "drop":
         raise ValueError(f"{dataset.id}/{producer} n'est pas une source moissonnée")
-    previous = store.archived(producer, dataset.id)
-    last = previous[-1] if previous else None
-    validators = (
-        {"etag": last.http_etag, "last_modified": last.http_last_modified, "sha256": last.sha256}
-        if last
-        else None
-    )
-    return {"kind": source.kind, **source.settings}, validators
+    return {"kind": source.kind, **source.settings}, validators(store.archived(producer, dataset.id))
 
 
 def pending_files(store: Store, warehouse: Warehouse, dataset: Dataset, producer: str) -> list[ArchivedFile]:

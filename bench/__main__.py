@@ -342,7 +342,7 @@ def bench_demo() -> list[Row]:
             "",
             None,
             None,
-            "<= 5 s",
+            "<= 3 s",
             None,
             "to measure",
         ),
@@ -350,7 +350,11 @@ def bench_demo() -> list[Row]:
     if not territoire.exists() or os.environ.get("BENCH_SKIP_DEMO"):
         return rows
     home = Path(tempfile.mkdtemp(prefix="territoire-bench-"))
-    env = {**os.environ, "TERRITOIRE_HOME": str(home)}
+    # As an installed platform runs (and as bench/cli_start.py measures): with bytecode. The machine's
+    # PYTHONDONTWRITEBYTECODE=1 recompiles every module at every start; the first run writes it here.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {
+        "TERRITOIRE_HOME": str(home)
+    }
     try:
         started = time.perf_counter()
         for command in ("demo", "run"):
@@ -378,8 +382,8 @@ def bench_demo() -> list[Row]:
             "",
             None,
             None,
-            "<= 5 s",
-            second <= 5 and done.returncode == 0,
+            "<= 3 s",
+            second <= 3 and done.returncode == 0,
             f"exit {done.returncode}",
         )
     finally:
@@ -451,8 +455,11 @@ BENCHES = {
 def main(argv: list[str]) -> int:
     only = set(argv) or set(BENCHES) | {"demo"}
     started = time.perf_counter()
-    _log("inputs…")
-    paths = ensure_inputs()
+    # The generated inputs (GBs) are only for the file benchmarks: `python -m bench demo` needs none.
+    paths: dict[str, Path] = {}
+    if only & set(BENCHES):
+        _log("inputs…")
+        paths = ensure_inputs()
     rows: list[Row] = []
     for name, fn in BENCHES.items():
         if name in only:

@@ -28,6 +28,7 @@ from resources.registry.index import RegistryIndex, registry_index
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
+    from pipelines.pending import Lookout
     from resources.registry.model import Registry
 
 app = FrenchTyper(
@@ -172,19 +173,30 @@ def run(
     """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
     from rich.markup import escape
 
-    from pipelines.runner import run_pending
     from quality.french import fr_int
 
-    registry = _registry()
-    _check_ids(registry, producer=producer, dataset=dataset)
-    _prepare_dagster_home()
+    index = _index()
+    _check_ids(index, producer=producer, dataset=dataset)
     try:
         with _demo_feeds():
-            outcome = run_pending(
-                registry, _home(), dataset=dataset, producer=producer, console=console.real, history=history
-            )
+            # What has work is decided before Dagster and pandas are imported: with nothing new, the
+            # run ends here. ``--history`` records every run, so it always goes through Dagster.
+            lookout = None
+            if not history:
+                from pipelines.pending import look_for_work
+
+                lookout = look_for_work(index, _home(), dataset=dataset, producer=producer)
+            if lookout is not None and lookout.idle:
+                outcome = None
+            else:
+                outcome = _run_everything(dataset, producer, history, lookout)
+    except typer.Exit:
+        raise
     except Exception as exc:  # the platform itself failed: say so, exit 3
         _fail(f"la plateforme a échoué : {exc}", code=3)
+    if outcome is None:
+        _print_nothing_new(index, lookout)
+        return
     _print_batches(outcome.batches)
     if outcome.batches:
         read = sum(b["rows_read"] for b in outcome.batches)
@@ -201,7 +213,7 @@ def run(
         console.print(f"[yellow]collecte en échec[/] {escape(failure)}")
     for blocked in outcome.blocked:
         console.print(f"[yellow]publication bloquée par la porte qualité[/] {escape(blocked)}")
-    _print_run_holds(registry, outcome.holds)
+    _print_run_holds(index, outcome.holds)
     for repaired in outcome.repaired:
         console.print(f"[cyan]réparé[/] {escape(repaired)}", soft_wrap=True)
     for batch in outcome.failed_batches:
@@ -534,11 +546,45 @@ def dev(
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
 
 
-def _print_run_holds(registry: Registry, holds: list[dict]) -> None:
+def _run_everything(dataset: str | None, producer: str | None, history: bool, lookout: Lookout | None) -> Any:
+    """The run through Dagster, given the feeds' answers already asked for (``lookout``)."""
+    from pipelines.runner import run_pending
+
+    registry = _registry()
+    _prepare_dagster_home()
+    return run_pending(
+        registry,
+        _home(),
+        dataset=dataset,
+        producer=producer,
+        console=console.real,
+        history=history,
+        downloads=lookout.downloads if lookout is not None else None,
+    )
+
+
+def _print_nothing_new(index: RegistryIndex, lookout: Lookout) -> None:
+    """The summary of a run that found nothing to do: what was checked, feeds down, holds."""
+    from rich.markup import escape
+
+    console.print(lookout.summary(), markup=False, highlight=False, soft_wrap=True)
+    for failure in lookout.harvest_failures:
+        console.print(f"[yellow]collecte en échec[/] {escape(failure)}")
+    _print_run_holds(index, lookout.holds)
+    console.print(f"Entrepôt : {lookout.warehouse}", markup=False)
+    console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}", markup=False)
+
+
+def _print_run_holds(registry: Registry | RegistryIndex, holds: list[dict]) -> None:
     from pipelines.status import print_holds
     from quality.holds import holds_document
 
-    print_holds(console, holds_document(holds, {d.table: d.id for d in registry.datasets.values()}))
+    tables = (
+        registry.dataset_by_table()
+        if isinstance(registry, RegistryIndex)
+        else {d.table: d.id for d in registry.datasets.values()}
+    )
+    print_holds(console, holds_document(holds, tables))
 
 
 def _date(value: datetime | None) -> str:
@@ -549,14 +595,22 @@ def _date(value: datetime | None) -> str:
 
 def _demo_feeds() -> ExitStack:
     """The demo territory's operator feeds, served on loopback while the block lasts, when
-    ``territoire demo`` wrote them and nothing else points the registry's feeds elsewhere."""
+    ``territoire demo`` wrote them and nothing else points the registry's feeds elsewhere. The files
+    already written are served as they are (generating them imports the demo's generators, seconds a
+    run with nothing new would pay); a folder missing one of them is written again first."""
     from contextlib import ExitStack
 
-    from pipelines.feeds import FEEDS_URL_VAR, start_demo_feeds
+    from pipelines.feed_server import FEEDS_URL_VAR, serve_demo_feeds, written
 
     stack = ExitStack()
-    if (_home() / "feeds").is_dir() and FEEDS_URL_VAR not in os.environ:
-        stack.enter_context(start_demo_feeds(_home()))
+    folder = _home() / "feeds"
+    if folder.is_dir() and FEEDS_URL_VAR not in os.environ:
+        if written(folder):
+            stack.enter_context(serve_demo_feeds(_home()))
+        else:
+            from pipelines.feeds import start_demo_feeds
+
+            stack.enter_context(start_demo_feeds(_home()))
     return stack
 
 

@@ -40,7 +40,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -50,33 +49,42 @@ from pyproj import Transformer
 from pipelines.demo import dae, equipements, quirks
 from pipelines.demo.places import points_in
 from pipelines.demo.subventions import attributor_siret
-from resources.harvest.replay_server import ReplayServer, Route, file_route, status_route, wfs_route
+from pipelines.feed_server import (
+    CAMPUS_NAME,
+    CAPABILITIES_NAME,
+    CKAN_CSV,
+    CKAN_DATASET,
+    CKAN_HOST,
+    CKAN_PACKAGE_ID,
+    CKAN_RESOURCE_ID,
+    CKAN_SHOW,
+    CKAN_SHOW_NAME,
+    DAE_FILE,
+    DAE_NAME,
+    DATABASE_NAME,
+    FEED_ROUTES,
+    FEEDS_URL_VAR,
+    GML_NAME,
+    GTFS_NAME,
+    ODS_BASE,
+    ODS_CSV_NAME,
+    ODS_DATASET,
+    ODS_META_NAME,
+    OPERATOR_DB_VAR,
+    SEED,
+    WFS_TYPE,
+    DemoFeeds,
+    demo_routes,
+    serve_demo_feeds,
+)
+from resources.harvest.replay_server import Route
 
-FEEDS_URL_VAR = "TERRITOIRE_FEEDS_URL"
-OPERATOR_DB_VAR = "TERRITOIRE_OPERATOR_DB_URL"
+__all__ = [
+    "CKAN_CSV", "CKAN_SHOW", "DAE_FILE", "FEED_ROUTES", "FEEDS_URL_VAR", "ODS_BASE", "OPERATOR_DB_VAR",
+    "WFS_TYPE", "DemoFeeds", "start_demo_feeds", "write_demo_feeds",
+]  # fmt: skip
+
 GTFS_REFERENCE = Path(__file__).resolve().parent / "demo" / "data" / "frioul-if-express-marseille-gtfs.zip"
-SEED = 37
-
-ODS_DATASET = "stationnements-velo-loire-a-velo"
-WFS_TYPE = "smt:stationnement_velo"
-ODS_BASE = f"/ods/api/explore/v2.1/catalog/datasets/{ODS_DATASET}"
-DAE_FILE = "/files/chu-tours-dae.csv"
-CKAN_DATASET = "equipements-universite-tours"
-CKAN_SHOW = f"/ckan/api/3/action/package_show?id={CKAN_DATASET}"
-# The university portal's own address, as its package document names it; the route rewrites it to the
-# replay server so the harvester follows the resource link unmodified.
-CKAN_HOST = "https://data.univ-tours.fr"
-CKAN_PACKAGE_ID = "5b0e6c1a-3f7d-4c8e-9a21-7d4f2b9c1e60"
-CKAN_RESOURCE_ID = "c3a9e2d4-8b61-4f0a-b7c5-2e9d1f6a4b38"
-CKAN_CSV = f"/ckan/dataset/{CKAN_PACKAGE_ID}/resource/{CKAN_RESOURCE_ID}/download/{CKAN_DATASET}.csv"
-# (dataset, producer) -> the route paths serving that partition's feed (what take_down() breaks).
-FEED_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("arrets-transport", "mobilites-touraine"): ("/gtfs/mobilites-touraine.zip",),
-    ("stationnement-cyclable", "mobilites-touraine"): ("/wfs/mobilites",),
-    ("stationnement-cyclable", "tourisme-tours"): (ODS_BASE, f"{ODS_BASE}/exports/csv"),
-    ("dae", "chu-tours"): (DAE_FILE,),
-    ("equipements", "universite-tours"): (CKAN_SHOW, CKAN_CSV),
-}
 
 BIKE_FIELDS = [
     "id_local", "id_osm", "code_com", "coordonneesxy", "capacite", "capacite_cargo", "type_accroche",
@@ -108,52 +116,13 @@ CAMPUS = [
 ]  # fmt: skip
 
 
-@dataclass
-class DemoFeeds:
-    """Running demo feeds: the server, where the files are, and the variables the registry reads."""
-
-    home: Path
-    server: ReplayServer
-    sql_url: str
-    routes: dict[str, Route] = field(default_factory=dict)
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def environ(self) -> dict[str, str]:
-        return {FEEDS_URL_VAR: self.base_url, OPERATOR_DB_VAR: self.sql_url}
-
-    def take_down(self, dataset: str, producer: str) -> None:
-        """Make one partition's feed answer 503, as an operator's server in maintenance does."""
-        for path in FEED_ROUTES[(dataset, producer)]:
-            self.server.routes[path] = status_route(503, "Service temporairement indisponible")
-
-    def restore(self, dataset: str, producer: str) -> None:
-        for path in FEED_ROUTES[(dataset, producer)]:
-            self.server.routes[path] = self.routes[path]
-
-
 @contextmanager
 def start_demo_feeds(home: Path, *, seed: int = SEED) -> Iterator[DemoFeeds]:
     """Write the operators' files under ``home/feeds/``, serve them, and set the registry's variables
     for the process until the block ends (their previous values are then put back)."""
-    folder = Path(home) / "feeds"
-    routes, sql_url = write_demo_feeds(folder, seed=seed)
-    server = ReplayServer(routes).start()
-    feeds = DemoFeeds(home=Path(home), server=server, sql_url=sql_url, routes=dict(routes))
-    saved = {name: os.environ.get(name) for name in feeds.environ}
-    os.environ.update(feeds.environ)
-    try:
+    routes, sql_url = write_demo_feeds(Path(home) / "feeds", seed=seed)
+    with serve_demo_feeds(home, routes, sql_url) as feeds:
         yield feeds
-    finally:
-        server.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def write_demo_feeds(
@@ -166,21 +135,21 @@ def write_demo_feeds(
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
 
-    gtfs = folder / "mobilites-touraine-gtfs.zip"
+    gtfs = folder / GTFS_NAME
     shutil.copyfile(GTFS_REFERENCE, gtfs)
 
-    capabilities = folder / "mobilites-wfs-capabilities.xml"
+    capabilities = folder / CAPABILITIES_NAME
     capabilities.write_text(_capabilities(), encoding="utf-8")
-    gml = folder / "mobilites-stationnement-velo.gml"
+    gml = folder / GML_NAME
     gml.write_text(_bike_parking_gml(rng), encoding="utf-8")
 
-    ods_csv = folder / f"{ODS_DATASET}.csv"
+    ods_csv = folder / ODS_CSV_NAME
     rows = _loire_bike_parking(rng)
     ods_csv.write_text(_csv(BIKE_FIELDS, rows), encoding="utf-8")
-    ods_meta = folder / f"{ODS_DATASET}.json"
+    ods_meta = folder / ODS_META_NAME
     ods_meta.write_text(json.dumps(_ods_metadata(len(rows)), ensure_ascii=False, indent=1), encoding="utf-8")
 
-    database = folder / "eau-metropole.sqlite"
+    database = folder / DATABASE_NAME
     _write_fountains(database, rng)
 
     # The hospital's file is the one the demo's dae generator makes for it (its own seeded generator:
@@ -190,24 +159,15 @@ def write_demo_feeds(
     hospital = next(p for p in producers if p["id"] == "chu-tours")
     dae_csv = dae.write(folder, hospital, communes, seed=seed)
 
-    buildings = folder / f"{CKAN_DATASET}.csv"
+    buildings = folder / CAMPUS_NAME
     _write_campus(buildings, quirks.producer_rng(seed, "equipements", UNIVERSITY["id"]))
-    ckan_show = folder / "universite-tours-package_show.json"
+    ckan_show = folder / CKAN_SHOW_NAME
     package = _ckan_package(buildings.stat().st_size)
     ckan_show.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
 
-    routes: dict[str, Route] = {
-        "/gtfs/mobilites-touraine.zip": file_route(gtfs, "application/zip"),
-        "/wfs/mobilites": wfs_route(capabilities, {WFS_TYPE: gml}),
-        ODS_BASE: file_route(ods_meta, "application/json"),
-        f"{ODS_BASE}/exports/csv": file_route(
-            ods_csv, "text/csv; charset=utf-8", file_name=f"{ODS_DATASET}.csv"
-        ),
-        DAE_FILE: file_route(dae_csv, "text/csv; charset=utf-8"),
-        CKAN_SHOW: file_route(ckan_show, "application/json", rewrite_hosts=[CKAN_HOST]),
-        CKAN_CSV: file_route(buildings, "text/csv"),
-    }
-    return routes, f"sqlite:///{database.resolve()}"
+    if dae_csv != folder / DAE_NAME:  # the route serves the path pipelines/feed_server.py names
+        raise RuntimeError(f"le fichier du CHU est écrit sous {dae_csv}, servi sous {folder / DAE_NAME}")
+    return demo_routes(folder)
 
 
 def _producers() -> list[dict[str, Any]]:

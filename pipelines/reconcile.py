@@ -14,58 +14,25 @@ compares them with the warehouse and says what to rewrite:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from assets.dataset_schema import dataset_schema
 from assets.producer import ingest_archived
-from assets.publish import MANIFEST, read_manifest
+from pipelines.pending import read_manifest, stale_files
 from quality.outcome import BatchOutcome
 from quality.reports.batch import report_paths, write_batch_report
 from resources.registry.model import Registry
-from resources.store import Store, sha256_file
+from resources.store import Store
 from resources.warehouse import Warehouse
-
-CATALOGUE_FILES = ("catalog.ttl", "catalog.jsonld", "catalog.rdf", "index.html")
 
 
 def stale_publications(registry: Registry, store: Store, warehouse: Warehouse) -> dict[str, str]:
-    """Dataset id → why its published files do not hold its current version (French)."""
-    publish_dir = store.publish_dir
-    try:
-        manifest = read_manifest(publish_dir)
-    except ValueError:  # a manifest cut short by a full disk
-        manifest = {}
-    stale: dict[str, str] = {}
-    for dataset in registry.datasets.values():
-        current = warehouse.current_publication(dataset.table)
-        if current is None:
-            continue
-        reason = _file_problem(manifest.get(dataset.id), current[0], publish_dir)
-        if reason:
-            stale[dataset.id] = reason
-    if manifest and not stale:
-        newest = (publish_dir / MANIFEST).stat().st_mtime
-        for name in CATALOGUE_FILES:
-            path = publish_dir / name
-            if not path.exists() or path.stat().st_mtime < newest:
-                # The catalogue covers every dataset: rewriting any one of them rewrites it.
-                stale[next(iter(manifest))] = f"{name} absent ou plus ancien que le manifeste"
-                break
-    return stale
-
-
-def _file_problem(entry: dict | None, version: int, publish_dir: Path) -> str | None:
-    if entry is None:
-        return f"version {version} publiée mais absente du manifeste"
-    if entry.get("version") != version:
-        return f"les fichiers tiennent la version {entry.get('version')}, la version publiée est la {version}"
-    for item in entry.get("files", []):
-        path = publish_dir / item["path"]
-        if not path.exists():
-            return f"{item['path']} manquant"
-        if path.stat().st_size != item["byte_size"] or sha256_file(path) != item["sha256"]:
-            return f"{item['path']} incomplet ou modifié"
-    return None
+    """Dataset id → why its published files do not hold its current version (French); the test is
+    ``pipelines/pending.py``'s, which ``territoire run`` makes before importing anything heavy."""
+    current = {
+        dataset.id: version[0]
+        for dataset in registry.datasets.values()
+        if (version := warehouse.current_publication(dataset.table)) is not None
+    }
+    return stale_files(read_manifest(store.publish_dir), current, store.publish_dir)
 
 
 def missing_reports(registry: Registry, store: Store, warehouse: Warehouse) -> list[dict]:

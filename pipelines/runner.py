@@ -9,7 +9,8 @@ otherwise they live in memory (see ``run_pending``).
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Mapping
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from assets.producer import build_dataset_assets, harvest_request, pending_files
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
 from resources.harvest import Harvested
+from resources.harvest.probe import probe_feeds
 from resources.harvest.resource import Harvester, Prefetched
 from resources.registry.model import Dataset, Registry
 from resources.store import Store
@@ -31,8 +33,6 @@ from resources.warehouse import Warehouse
 
 # The console shows progress and the final table; failures are summarised by the CLI, not Dagster's log.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-# Hosts harvested at once; each waits on a network, not on the two cores.
-MAX_HARVEST_THREADS = 8
 
 
 @dataclass
@@ -80,6 +80,7 @@ def run_pending(
     producer: str | None = None,
     console: Console | None = None,
     history: bool = False,
+    downloads: Mapping[tuple[str, str], Future] | None = None,
 ) -> RunOutcome:
     """``history`` records the runs in the instance under ``DAGSTER_HOME`` so the UI shows them; it
     costs about a second of SQLite writes per partition run, so the default keeps them in memory
@@ -91,6 +92,10 @@ def run_pending(
     published once all its partitions are done. A slow or dead feed thus delays only its own
     dataset's publication, by at most its harvest timeout. Dagster itself runs in this thread only:
     its storages and the SQLAlchemy event hooks it meets are not safe to share between threads.
+
+    ``downloads`` are those already asked for (``pipelines/pending.py``, one future per partition). A
+    feed that answers unchanged (304, same sha256) makes no batch, hence no run, unless ``history``
+    asks for every run to be recorded.
     """
     console = console or Console()
     resources = platform_resources(home)
@@ -123,23 +128,13 @@ def run_pending(
     outputs_due = False  # a dataset's files were (re)written: the catalogue and scoreboard follow
     total = sum(len(v) for v in work.values())
     by_id = {d.id: d for d in datasets}
-    # One thread per host, downloading its sources one after another (the politeness the schedules'
-    # ``territoire/host`` limit keeps); a thread per source would let one host's queue hold them all.
-    by_host: dict[str, list[tuple[str, str]]] = {}
-    for key, host in harvested.items():
-        by_host.setdefault(host, []).append(key)
-    downloads: dict[tuple[str, str], Future] = {key: Future() for key in harvested}
-
-    def download(keys: list[tuple[str, str]]) -> None:
-        # Only the network wait runs here: Dagster runs stay in the calling thread.
-        for ds, partition in keys:
-            try:
-                fetched: Harvested | BaseException = resources["harvester"].fetch(
-                    *harvest_request(store, by_id[ds], partition)
-                )
-            except BaseException as exc:  # re-raised inside the partition's run, which records it
-                fetched = exc
-            downloads[(ds, partition)].set_result(fetched)
+    # Only the network wait runs in threads (one per host, its sources in turn): Dagster runs stay in
+    # this one. A download's exception is re-raised inside the partition's run, which records it.
+    downloads = {key: future for key, future in (downloads or {}).items() if key in harvested}
+    downloads |= probe_feeds(
+        {key: harvest_request(store, by_id[key[0]], key[1]) for key in harvested if key not in downloads},
+        resources["harvester"].policy(),
+    )
 
     def ingest(d: Dataset, partition: str, fetched: Harvested | BaseException | None = None) -> None:
         progress.update(task, description=escape(f"{d.id} / {partition}"))
@@ -210,13 +205,8 @@ def run_pending(
         else:
             outcome.failed.append(d.id)
 
-    with (
-        Progress(console=console, transient=True) as progress,
-        ThreadPoolExecutor(max_workers=max(1, min(len(by_host), MAX_HARVEST_THREADS))) as pool,
-    ):
+    with Progress(console=console, transient=True) as progress:
         task = progress.add_task("ingestion", total=total)
-        for keys in by_host.values():
-            pool.submit(download, keys)
         for d in datasets:
             for partition in work[d.id]:
                 if (d.id, partition) not in harvested:
@@ -227,7 +217,11 @@ def run_pending(
         pending = {future: key for key, future in downloads.items()}
         for future in as_completed(pending):
             ds, partition = pending[future]
-            ingest(by_id[ds], partition, future.result())
+            fetched = future.result()
+            unchanged = isinstance(fetched, Harvested) and fetched.not_modified
+            # An unchanged feed still runs when an earlier receipt of it waits (a run cut short).
+            if history or not unchanged or pending_files(store, warehouse, by_id[ds], partition):
+                ingest(by_id[ds], partition, fetched)
             progress.advance(task)
             waiting[ds].discard(partition)
             if not waiting[ds]:

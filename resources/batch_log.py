@@ -47,6 +47,40 @@ def read_holds(url: str) -> list[dict[str, Any]]:
     return [held_version(row["dataset"], row["version"], row["diff"]) for row in rows]
 
 
+def read_run_state(url: str) -> dict[str, Any] | None:
+    """What ``territoire run`` needs to know whether anything waits, in one connection: the receipts
+    taken per partition, the tables with a loaded batch, every batch's report key, each table's current
+    version and the held versions; None when the warehouse was never set up (a run must set it up)."""
+    with _connect(url) as conn:
+        present = conn.execute(
+            "SELECT to_regclass('meta.batches') AS b, to_regclass('meta.publications') AS p"
+        ).fetchone()
+        if present["b"] is None or present["p"] is None:
+            return None
+        batches = conn.execute(
+            "SELECT batch_id, dataset, producer, sequence, status FROM meta.batches"
+        ).fetchall()
+        current = conn.execute(
+            "SELECT DISTINCT ON (dataset) dataset, version FROM meta.publications "
+            "WHERE status IN ('published', 'approved') ORDER BY dataset, version DESC"
+        ).fetchall()
+        held = conn.execute(
+            "SELECT dataset, version, diff FROM meta.publications WHERE status = 'held' "
+            "ORDER BY dataset, version"
+        ).fetchall()
+    seen: dict[tuple[str, str], set[int]] = {}
+    for row in batches:
+        if row["sequence"] is not None:
+            seen.setdefault((row["dataset"], row["producer"]), set()).add(int(row["sequence"]))
+    return {
+        "sequences_seen": seen,
+        "loaded": {row["dataset"] for row in batches if row["status"] == "loaded"},
+        "batches": [{k: row[k] for k in ("batch_id", "dataset", "producer")} for row in batches],
+        "current": {row["dataset"]: int(row["version"]) for row in current},
+        "holds": [held_version(row["dataset"], row["version"], row["diff"]) for row in held],
+    }
+
+
 def held_version(dataset: str, version: int, diff: dict[str, Any]) -> dict[str, Any]:
     """One held version: ``{dataset, version, producers, holds}`` (``Warehouse.holds`` gives these too)."""
     from quality.holds import recorded_holds

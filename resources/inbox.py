@@ -135,6 +135,33 @@ def drop_sequence(path: Path) -> int | None:
         return None
 
 
+def inbox_files(root: Path, producer: str, dataset: str) -> list[Path]:
+    """Files waiting in one inbox folder, in drop order; hidden and partial files are skipped.
+
+    A file copied into the folder by other means than ``territoire drop`` (a network share) gets
+    its sequence number the first time it is seen, with every such file of the home, in the order
+    of their modification times (``number_unseen_files``).
+    """
+    folder = inbox_dir(root, producer, dataset)
+    # A symlink planted in an inbox (or as an inbox folder) would make the platform read and
+    # archive a file of its own machine: only real files and folders count.
+    if not folder.is_dir() or _has_symlink(folder, root):
+        return []
+    files = [p for p in folder.iterdir() if p.is_file() and not p.is_symlink() and not p.name.startswith(".")]
+    if any(drop_sequence(path) is None for path in files):
+        number_unseen_files(root)
+    return sorted(files, key=lambda p: (drop_sequence(p) or 0, p.name))
+
+
+def _has_symlink(path: Path, root: Path) -> bool:
+    """Whether ``path`` or one of its parents below ``root`` is a symbolic link."""
+    while path != root and path != path.parent:
+        if path.is_symlink():
+            return True
+        path = path.parent
+    return False
+
+
 def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_text(text, encoding="utf-8")

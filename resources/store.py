@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,44 +28,16 @@ from resources.inbox import (
     drop_file,
     drop_sequence,
     inbox_dir,
+    inbox_files,
     next_sequence,
-    number_unseen_files,
     safe_file_name,
     safe_id,
     sequence_sidecar,
     write_atomic,
 )
+from resources.receipts import ArchivedFile, archive_dir, archived, sha256_file
 
 __all__ = ["SAFE_ID", "ArchivedFile", "Store", "default_home", "safe_file_name", "safe_id", "sha256_file"]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class ArchivedFile:
-    """One file in the archive, with what we know of how it arrived."""
-
-    producer: str
-    dataset: str
-    sha256: str
-    path: str
-    file_name: str
-    received_at: str
-    source_url: str | None = None
-    http_etag: str | None = None
-    http_last_modified: str | None = None
-    # The receipt's place in the home's drop sequence (None: archived before sequences existed).
-    sequence: int | None = None
-
-    @property
-    def received(self) -> datetime:
-        return datetime.fromisoformat(self.received_at)
 
 
 class Store(dg.ConfigurableResource):
@@ -89,7 +61,7 @@ class Store(dg.ConfigurableResource):
         return inbox_dir(self.root, producer, dataset)
 
     def archive_dir(self, producer: str, dataset: str) -> Path:
-        return self.root / "archive" / safe_id(producer, "producer") / safe_id(dataset, "dataset")
+        return archive_dir(self.root, producer, dataset)
 
     def next_sequence(self) -> int:
         """The next number of the home's drop sequence (monotonic, safe across processes)."""
@@ -119,19 +91,9 @@ class Store(dg.ConfigurableResource):
 
         A file copied into the folder by other means than ``territoire drop`` (a network share) gets
         its sequence number the first time it is seen, with every such file of the home, in the order
-        of their modification times (``number_unseen_files``).
+        of their modification times (``resources.inbox.number_unseen_files``).
         """
-        folder = self.inbox(producer, dataset)
-        # A symlink planted in an inbox (or as an inbox folder) would make the platform read and
-        # archive a file of its own machine: only real files and folders count.
-        if not folder.is_dir() or _has_symlink(folder, self.root):
-            return []
-        files = [
-            p for p in folder.iterdir() if p.is_file() and not p.is_symlink() and not p.name.startswith(".")
-        ]
-        if any(self.drop_sequence(path) is None for path in files):
-            number_unseen_files(self.root)
-        return sorted(files, key=lambda p: (self.drop_sequence(p) or 0, p.name))
+        return inbox_files(self.root, producer, dataset)
 
     @staticmethod
     def drop_sequence(path: Path) -> int | None:
@@ -268,17 +230,4 @@ class Store(dg.ConfigurableResource):
 
     def archived(self, producer: str, dataset: str) -> list[ArchivedFile]:
         """Every receipt of one partition, in drop order (one per drop or changed harvest)."""
-        folder = self.archive_dir(producer, dataset) / "receipts"
-        if not folder.is_dir():
-            return []
-        records = [ArchivedFile(**json.loads(p.read_text(encoding="utf-8"))) for p in folder.glob("*.json")]
-        return sorted(records, key=lambda r: r.sequence or 0)
-
-
-def _has_symlink(path: Path, root: Path) -> bool:
-    """Whether ``path`` or one of its parents below ``root`` is a symbolic link."""
-    while path != root and path != path.parent:
-        if path.is_symlink():
-            return True
-        path = path.parent
-    return False
+        return archived(self.root, producer, dataset)

@@ -87,6 +87,17 @@ def test_gml_pages_are_assembled_into_one_geojson_in_wgs84(server: ReplayServer)
     again = harvest(entry, previous={"sha256": got.sha256}, policy=POLICY)
     assert again.not_modified and again.content == got.content
 
+    # The pages' own digest is the feed's validator: the same pages are known unchanged before any
+    # conversion (territoire run asks every feed at every run); other pages, or another assembly, are not.
+    assert got.etag and got.etag.startswith('W/"wfs-pages-sha256-')
+    unchanged = harvest(entry, previous={"sha256": got.sha256, "etag": got.etag}, policy=POLICY)
+    assert unchanged.not_modified and unchanged.sha256 == got.sha256 and unchanged.etag == got.etag
+    smaller_pages = harvest(
+        {**entry, "page_size": 8}, previous={"sha256": "0" * 64, "etag": got.etag}, policy=POLICY
+    )
+    assert not smaller_pages.not_modified and smaller_pages.etag != got.etag
+    assert [f["properties"]["gml_id"] for f in json.loads(smaller_pages.content)["features"]] == ids
+
 
 def test_page_size_equal_to_total_needs_one_empty_page(server: ReplayServer) -> None:
     entry = {

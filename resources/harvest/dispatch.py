@@ -16,12 +16,11 @@ def harvest(
     entry: Mapping[str, Any], previous: Mapping[str, Any] | None = None, policy: HttpPolicy | None = None
 ) -> Harvested:
     """Fetch one registry source, dispatching on its ``kind``."""
-    kinds: dict[str, Callable[..., Harvested]] = _kinds()
     kind = entry.get("kind")
-    if kind not in kinds:
+    if kind not in KINDS:
         raise HarvestError(
             str(entry.get("url", "?")),
-            f"type de source inconnu {kind!r} (connus : {', '.join(sorted(kinds))})",
+            f"type de source inconnu {kind!r} (connus : {', '.join(sorted(KINDS))})",
         )
     policy = policy or HttpPolicy()
     if kind != "sql":  # a database URL is reached by its driver, at its declared host only
@@ -33,23 +32,25 @@ def harvest(
         policy = replace(policy, hosts=HostPolicy.for_source(str(entry.get("url", "")), allow))
     if policy.deadline is None:
         policy = replace(policy, deadline=time.monotonic() + policy.timeout)
-    return kinds[kind](entry, previous, policy)
+    return _client(str(kind))(entry, previous, policy)
 
 
-def _kinds() -> dict[str, Callable[..., Harvested]]:
-    # Imported here so that importing the dataclasses does not pull geopandas or SQLAlchemy.
-    from resources.harvest.ckan import harvest_ckan
-    from resources.harvest.gtfs import harvest_gtfs
-    from resources.harvest.http import harvest_http
-    from resources.harvest.opendatasoft import harvest_opendatasoft
-    from resources.harvest.sql import harvest_sql
-    from resources.harvest.wfs import harvest_wfs
+KINDS = ("http", "ckan", "opendatasoft", "wfs", "gtfs", "sql")
 
-    return {
-        "http": harvest_http,
-        "ckan": harvest_ckan,
-        "opendatasoft": harvest_opendatasoft,
-        "wfs": harvest_wfs,
-        "gtfs": harvest_gtfs,
-        "sql": harvest_sql,
-    }
+
+def _client(kind: str) -> Callable[..., Harvested]:
+    # Only the kind asked for is imported: a WFS feed pulls pyogrio and shapely, a SQL one SQLAlchemy,
+    # and asking a plain HTTP feed whether it changed needs neither.
+    if kind == "ckan":
+        from resources.harvest.ckan import harvest_ckan as client
+    elif kind == "opendatasoft":
+        from resources.harvest.opendatasoft import harvest_opendatasoft as client
+    elif kind == "wfs":
+        from resources.harvest.wfs import harvest_wfs as client
+    elif kind == "gtfs":
+        from resources.harvest.gtfs import harvest_gtfs as client
+    elif kind == "sql":
+        from resources.harvest.sql import harvest_sql as client
+    else:
+        from resources.harvest.http import harvest_http as client
+    return client

@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,24 +21,11 @@ from quality.url_mask import mask_url
 from resources.harvest.errors import HarvestError
 from resources.harvest.harvested import Harvested, previous_sha
 from resources.harvest.policy import HttpPolicy
+from resources.harvest.settings import expand_url
 
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+__all__ = ["expand_url", "harvest_sql"]
+
 FETCH_ROWS = 10_000
-
-
-def expand_url(url: str, environ: Mapping[str, str] | None = None) -> str:
-    """Replace ``${NAME}`` references with the environment's values; a missing one is an error."""
-    env = os.environ if environ is None else environ
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in env:
-            raise HarvestError(
-                url, f"la variable d'environnement {name} (référencée par l'URL) n'est pas définie"
-            )
-        return env[name]
-
-    return _REFERENCE.sub(value, url)
 
 
 def harvest_sql(

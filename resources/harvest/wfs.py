@@ -22,14 +22,10 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
-import numpy as np
-import pyogrio
-import pyproj
-import shapely
 from defusedxml import DefusedXmlException
 
 from quality.url_mask import mask_url
@@ -38,6 +34,11 @@ from resources.harvest.harvested import Harvested, previous_sha
 from resources.harvest.http import decode_json, request
 from resources.harvest.policy import HttpPolicy
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pyproj
+
+ASSEMBLY = "1"  # bump when the pages are assembled differently
 _JSON_FORMATS = ("application/geo+json", "application/json", "geojson", "json")
 
 
@@ -122,10 +123,7 @@ def harvest_wfs(
         type_name = feature_type.name
         output_format = choose_output_format(capabilities, feature_type)
 
-    features: list[dict[str, Any]] = []
-    received = 0
-    start = 0
-    for page_number in range(max_pages):
+    def get_page(start: int) -> tuple[str, bytes]:
         params = {
             "service": "WFS",
             "version": "2.0.0",
@@ -139,16 +137,52 @@ def harvest_wfs(
         if entry.get("sort_by"):
             params["sortBy"] = str(entry["sort_by"])
         response, body = request(url, policy=policy, params=params)
-        received += len(body)
-        if received > policy.max_bytes:
+        received[0] += len(body)
+        if received[0] > policy.max_bytes:
             raise HarvestError(url, f"réponse totale trop volumineuse : plus de {policy.max_bytes} octets")
-        page = _page_features(body, f"{response.url} (page {page_number + 1})")
+        return str(response.url), body
+
+    # Pages as the server sent them, counted without converting them: a WFS server sends no validator,
+    # so the pages' own digest is the feed's (kept as its weak ETag). Pages identical to those the last
+    # archived file was assembled from make the same bytes again: unchanged, without the conversion
+    # (GDAL, PROJ) that costs seconds.
+    received = [0]
+    pages: list[tuple[str, bytes]] = []
+    start = 0
+    for _ in range(max_pages):
+        pages.append(get_page(start))
+        members = _member_count(pages[-1][1], f"{pages[-1][0]} (page {len(pages)})")
+        if members < page_size:
+            break
+        start += members
+    etag = _pages_etag(type_name, output_format, page_size, [body for _, body in pages])
+    if previous and previous.get("etag") == etag and previous.get("sha256"):
+        return Harvested(
+            content=b"",
+            file_name=f"{type_name.rsplit(':', 1)[-1]}.geojson",
+            source_url=mask_url(url),
+            etag=etag,
+            last_modified=None,
+            not_modified=True,
+            sha256=str(previous["sha256"]),
+            media_type="application/geo+json",
+            metadata={"service": "wfs", "type_name": type_name, "output_format": output_format},
+        )
+
+    features: list[dict[str, Any]] = []
+    used = 0
+    for page_number in range(max_pages):
+        if page_number >= len(pages):  # the conversion found more objects than the count: go on
+            pages.append(get_page(len(features)))
+        where, body = pages[page_number]
+        page = _page_features(body, f"{where} (page {page_number + 1})")
         features.extend(page)
+        used = page_number + 1
         if len(page) < page_size:
             break
-        start += len(page)
     else:
         raise HarvestError(url, f"plus de {max_pages} pages de {page_size} objets : pagination interrompue")
+    etag = _pages_etag(type_name, output_format, page_size, [body for _, body in pages[:used]])
 
     content = json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":")
@@ -158,7 +192,7 @@ def harvest_wfs(
         content=content,
         file_name=f"{type_name.rsplit(':', 1)[-1]}.geojson",
         source_url=mask_url(url),
-        etag=None,
+        etag=etag,
         last_modified=None,
         not_modified=sha == previous_sha(previous),
         sha256=sha,
@@ -170,6 +204,36 @@ def harvest_wfs(
             "count": len(features),
         },
     )
+
+
+def _pages_etag(type_name: str, output_format: Any, page_size: int, bodies: list[bytes]) -> str:
+    """A weak ETag of our own for the pages as received (and what they were asked as). ``ASSEMBLY``
+    changes with the way pages become one file, so a new assembly is never taken for no change."""
+    digest = hashlib.sha256(f"{ASSEMBLY}\0{type_name}\0{output_format}\0{page_size}\0".encode())
+    for body in bodies:
+        digest.update(hashlib.sha256(body).digest())
+    return f'W/"wfs-pages-sha256-{digest.hexdigest()}"'
+
+
+def _member_count(body: bytes, where: str) -> int:
+    """How many objects one page holds, read as the server wrote them (no conversion)."""
+    if body.lstrip()[:1] in (b"{", b"["):
+        document = decode_json(body, where)
+        if not isinstance(document, dict):
+            raise HarvestError(where, "page GeoJSON illisible : un objet FeatureCollection était attendu")
+        return len(document.get("features") or [])
+    root = _parse_xml(body, where)
+    if root.tag.endswith("ExceptionReport"):
+        texts = "; ".join(t.text.strip() for t in root.iterfind(".//{*}ExceptionText") if t.text)
+        raise HarvestError(where, f"le service WFS a répondu une exception : {texts or 'sans détail'}")
+    count = 0
+    for member in root:
+        tag = member.tag.rsplit("}", 1)[-1]
+        if tag in ("member", "featureMember"):
+            count += 1
+        elif tag == "featureMembers":
+            count += len(member)
+    return count
 
 
 def _page_features(body: bytes, where: str) -> list[dict[str, Any]]:
@@ -190,6 +254,10 @@ def _page_features(body: bytes, where: str) -> list[dict[str, Any]]:
 
 
 def _gml_to_features(body: bytes, where: str) -> list[dict[str, Any]]:
+    # GDAL and shapely are imported here: an unchanged feed is known before any page is converted.
+    import pyogrio
+    import shapely
+
     # GDAL's GML driver knows GML 3.2 geometries and srsName forms (URN axis order included); keep
     # values as text and never write a .gfs schema file beside anything.
     pyogrio.set_gdal_config_options({"GML_FIELDTYPES": "ALWAYS_STRING"})
@@ -212,6 +280,8 @@ def _gml_to_features(body: bytes, where: str) -> list[dict[str, Any]]:
 
 
 def _geojson_crs(document: Mapping[str, Any]) -> pyproj.CRS | None:
+    import pyproj
+
     name = ((document.get("crs") or {}).get("properties") or {}).get("name")
     return pyproj.CRS.from_user_input(name) if name else None
 
@@ -219,6 +289,9 @@ def _geojson_crs(document: Mapping[str, Any]) -> pyproj.CRS | None:
 def _geojson_to_wgs84(
     features: list[dict[str, Any]], crs: pyproj.CRS | None, where: str
 ) -> list[dict[str, Any]]:
+    import pyproj
+    import shapely
+
     if crs is None or crs.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True) or not features:
         return features
     geometries = shapely.from_geojson(
@@ -233,6 +306,8 @@ def _geojson_to_wgs84(
 
 
 def _stack(xy: tuple[Any, Any]) -> np.ndarray:
+    import numpy as np
+
     return np.column_stack(xy)
 
 

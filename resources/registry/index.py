@@ -30,7 +30,7 @@ _CODE = tuple(sorted(Path(__file__).resolve().parent.glob("*.py")))
 class RegistryIndex:
     """``producers``: each producer as the registry dumps it; ``datasets``: id → {title, schema,
     frequency, expected_from (resolved ids), description, licence, table, producer_ids, sources
-    (producer id → source kind)}."""
+    (producer id → source kind), harvested (producer id → harvest entry of a non-drop source)}."""
 
     producers: list[dict[str, Any]]
     datasets: dict[str, dict[str, Any]]
@@ -67,6 +67,11 @@ def index_of(registry: Registry) -> RegistryIndex:
                 "table": d.table,
                 "producer_ids": d.producer_ids,
                 "sources": {s.producer: s.kind for s in d.sources},
+                # What ``territoire run`` asks a feed before importing Dagster: the entry a harvest
+                # client is given (unexpanded: ``${NAME}`` is read from the environment at fetch time).
+                "harvested": {
+                    s.producer: {"kind": s.kind, **s.settings} for s in d.sources if s.kind != "drop"
+                },
             }
             for d in registry.datasets.values()
         },
