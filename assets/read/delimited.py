@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,7 @@ from assets.read.staged import RefusedFile, StreamedTable
 # it needs no scan of line lengths: a longer line makes Arrow fail and the scanned path refuses it.
 FAST_BLOCK_BYTES = MAX_LINE_BYTES // 8
 _SCAN_STEP = 1024**2  # newline counting by slices that stay in the CPU cache
+_THREADED_ROWS = 50_000  # below, starting threads costs more than decoding the columns
 
 
 def stream_csv(path: Path, *, block_bytes: int | None, chunk_rows: int | None = None) -> StreamedTable:
@@ -191,6 +194,7 @@ def _parse_scanned(
         frame = _frame(table, plan, single)  # what a second reading with the same options would give
     else:
         longest = int(lengths.max()) if n_lines else 0
+        table = None  # not kept alive beside the second reading
         table = _arrow_table(
             data, plan, single, multiline=multiline, block_size=max(4 * 1024**2, 2 * longest + 1024)
         )
@@ -264,7 +268,11 @@ def _frame(table: pa.Table, plan: CsvPlan, single: SingleByteCodec | None) -> pd
     # a third of the reading time and most of a chunk's memory), and the string methods of every
     # consumer run in C++.
     columns = [table.column(i) for i in range(len(plan.columns))]
-    if single is not None:
+    if single is not None and table.num_rows >= _THREADED_ROWS:
+        # Decoding is mostly Arrow work (dictionary, take) that releases the GIL: a column per core.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            columns = list(pool.map(single.text_column, columns))
+    elif single is not None:
         columns = [single.text_column(c) for c in columns]
     return pd.DataFrame(
         {name: pd.Series(column, dtype="str") for name, column in zip(plan.columns, columns, strict=True)},
