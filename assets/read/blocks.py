@@ -9,6 +9,8 @@ bytes, decoded after parsing (:mod:`assets.read.single_byte`).
 from __future__ import annotations
 
 import codecs
+import mmap
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -23,9 +25,11 @@ from assets.read.staged import RefusedFile
 
 def record_blocks(
     path: Path, plan: CsvPlan, block_bytes: int, single: SingleByteCodec | None
-) -> Iterator[tuple[bytes, int]]:
+) -> Iterator[tuple[bytes | memoryview, int]]:
     """Bytes holding whole records, with the physical line number of their first line: UTF-8, or the
     file's own bytes when it is in a single-byte encoding (``single``).
+
+    The last block may be a read-only memoryview of the mapped file, not ``bytes``.
 
     Blocks are cut only after a newline that is outside any quoted cell (even number of quotes before
     it in the block), so a multi-line cell is never split between two chunks.
@@ -50,6 +54,11 @@ def record_blocks(
             to_skip = 0
             size = max(block_bytes - body, 1)
         while True:
+            if decoder is None and not carry and not plan.cr_only:
+                mapped = _mapped_rest(fh, size)
+                if mapped is not None:
+                    yield mapped, line_no
+                    return
             raw = fh.read(size)
             # A short read is the end of the file: the last block needs no search for a record end.
             final = len(raw) < size
@@ -93,6 +102,22 @@ def record_blocks(
             yield buf[:cut], line_no
             line_no += buf.count(b"\n", 0, cut)
             carry = buf[cut:]
+
+
+def _mapped_rest(fh: BinaryIO, size: int) -> memoryview | None:
+    """The rest of the file, memory-mapped, when it is the last block (shorter than ``size``): Arrow's
+    threads then fault its pages in as they parse, instead of one thread copying the whole file first
+    (a tenth of the reading time of a large file). None when it is not the last block, or when the file
+    cannot be mapped."""
+    start = fh.tell()
+    rest = os.fstat(fh.fileno()).st_size - start
+    if not 0 < rest < size:
+        return None
+    try:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    return memoryview(mapped)[start:]  # the view keeps the map open as long as it is used
 
 
 def _body_offset(fh: BinaryIO, lines: int, cr_only: bool) -> int | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -77,9 +78,9 @@ def _csv_frames(path: Path, plan: CsvPlan, block_bytes: int, stream: StreamedTab
     nul_seen = False
     single = single_byte_codec(plan.codec, plan.errors) if plan.transcode else None
     for data, first_line in record_blocks(path, plan, block_bytes, single):
-        if b"\x00" in data:
+        if _has_nul(data):
             # Also what lets single_byte join distinct values with NUL: no cell can hold one.
-            data = data.replace(b"\x00", b"")
+            data = bytes(data).replace(b"\x00", b"")
             nul_seen = True
         frame, blanks = _parse_block(path, data, first_line, plan, ragged, single)
         frame, dropped = drop_repeated_headers(frame, plan.header_fields)
@@ -105,15 +106,24 @@ def _csv_frames(path: Path, plan: CsvPlan, block_bytes: int, stream: StreamedTab
         )
 
 
+def _has_nul(data: bytes | memoryview) -> bool:
+    if isinstance(data, bytes):
+        return b"\x00" in data
+    if isinstance(data.obj, mmap.mmap):  # the rest of a mapped file (blocks.py): memchr, not a pass
+        return data.obj.find(b"\x00", len(data.obj) - len(data)) >= 0
+    return not np.frombuffer(data, np.uint8).all()
+
+
 def _parse_block(
     path: Path,
-    data: bytes,
+    data: bytes | memoryview,
     first_line: int,
     plan: CsvPlan,
     ragged: dict[str, list[int]],
     single: SingleByteCodec | None,
 ) -> tuple[pd.DataFrame, int]:
-    """Frame of one block (index = physical line of each record) and its count of blank lines."""
+    """Frame of one block (index = physical line of each record) and its count of blank lines; the
+    block may be a view of the mapped file, which only the slow path copies."""
     table = _arrow_table(data, plan, single, multiline=False, block_size=FAST_BLOCK_BYTES, keep_blank=True)
     if table is not None and _one_record_per_line(table, data):
         frame = _frame(table, plan, single)
@@ -128,7 +138,7 @@ def _parse_block(
     return frame, blanks
 
 
-def _one_record_per_line(table: pa.Table, data: bytes) -> bool:
+def _one_record_per_line(table: pa.Table, data: bytes | memoryview) -> bool:
     """Whether the records Arrow found are the block's lines, one each, in order — then a record's row
     number is its position, and the byte scans of :func:`_parse_scanned` are not needed.
 
@@ -149,7 +159,7 @@ def _one_record_per_line(table: pa.Table, data: bytes) -> bool:
     return table.num_rows == _line_count(data)
 
 
-def _line_count(data: bytes) -> int:
+def _line_count(data: bytes | memoryview) -> int:
     arr = np.frombuffer(data, np.uint8)
     newlines = sum(
         int(np.count_nonzero(arr[i : i + _SCAN_STEP] == 10)) for i in range(0, len(arr), _SCAN_STEP)
@@ -159,7 +169,7 @@ def _line_count(data: bytes) -> int:
 
 def _parse_scanned(
     path: Path,
-    data: bytes,
+    data: bytes | memoryview,
     first_line: int,
     plan: CsvPlan,
     ragged: dict[str, list[int]],
@@ -169,6 +179,7 @@ def _parse_scanned(
     """Frame of a block whose row numbers need its lines and quotes (multi-line cells, blank lines,
     stray quotes), with its count of blank lines; ``table`` is Arrow's one-line-per-record reading, if
     it succeeded."""
+    data = bytes(data)  # a view of the mapped file: the scans and the csv module need bytes
     arr = np.frombuffer(data, np.uint8)
     newlines = np.flatnonzero(arr == 10)
     n_lines = len(newlines) + (1 if data and data[-1] != 10 else 0)
@@ -226,7 +237,7 @@ def _check_line_lengths(
 
 
 def _arrow_table(
-    data: bytes,
+    data: bytes | memoryview,
     plan: CsvPlan,
     single: SingleByteCodec | None,
     *,
