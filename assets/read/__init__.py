@@ -6,8 +6,9 @@ with the same row numbering. GTFS feeds (:mod:`assets.read.gtfs`) and the strict
 validation of a file as it is (:mod:`assets.read.strict`) read through the same types.
 
 The rooms: ``dispatch`` (which reader a file needs), ``sniff`` (encoding, delimiter, header of a text
-file), ``delimited`` (CSV parsing), ``spreadsheet`` (XLSX/XLS/ODS), ``rows`` (header and row rules
-shared by text and sheets), ``cells`` (typed cell → text), ``staged`` (``StagedTable``,
+file), ``blocks`` (a text file cut into blocks of whole records), ``single_byte`` (cp1252/latin-1 cells
+decoded after parsing), ``delimited`` (CSV parsing), ``spreadsheet`` (XLSX/XLS/ODS), ``rows`` (header
+and row rules shared by text and sheets), ``cells`` (typed cell → text), ``staged`` (``StagedTable``,
 ``RefusedFile``), ``limits`` (the caps) and ``safety`` (zip and XML bomb guards).
 
 Choices, so that nobody has to rediscover them:

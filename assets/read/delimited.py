@@ -1,8 +1,14 @@
 """Parsing a delimited text file (CSV/TSV/TXT) into staged frames, whole or in chunks of bounded memory.
 
-The hot path parses with pyarrow (multi-threaded, all columns as strings) and computes row numbers
-with a vectorised quote-parity scan of the bytes; when the file is irregular (ragged rows, stray
-quotes) the block is re-read with the standard ``csv`` module, which is slower but exact.
+The hot path parses with pyarrow (multi-threaded, all columns as strings) and, when every line of the
+block is one record, numbers the rows by their position (see :func:`_one_record_per_line` for why that
+is exact); otherwise row numbers come from a vectorised quote-parity scan of the bytes, and when the
+file is irregular (ragged rows, stray quotes) the block is re-read with the standard ``csv`` module,
+which is slower but exact.
+
+A file in a single-byte encoding (cp1252, latin-1…) is parsed as it is, its cells as binary, and decoded
+cell by cell afterwards (:mod:`assets.read.single_byte`); a UTF-16 file or a UTF-8 file with broken
+bytes is transcoded to UTF-8 before parsing.
 
 Row numbers are the physical lines where records *start*: a quoted cell spanning three lines makes the
 next record start three lines later. Ragged rows are never dropped: missing cells are padded with
@@ -11,10 +17,12 @@ next record start three lines later. Ragged rows are never dropped: missing cell
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
+import mmap
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +30,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from assets.read.blocks import record_blocks
 from assets.read.limits import MAX_COLUMNS, MAX_LINE_BYTES, MAX_RECORD_BYTES
 from assets.read.rows import all_empty, drop_repeated_headers, line_list, ragged_warnings
+from assets.read.single_byte import SingleByteCodec, cell_bytes, single_byte_codec
 from assets.read.sniff import CsvPlan, sniff_csv
 from assets.read.staged import RefusedFile, StreamedTable
+
+# Arrow accepts a line of up to about twice its block size; with 4 MiB blocks every line of the fast
+# path stays far below MAX_LINE_BYTES, even once transcoded (3 UTF-8 bytes per source byte at most), so
+# it needs no scan of line lengths: a longer line makes Arrow fail and the scanned path refuses it.
+FAST_BLOCK_BYTES = MAX_LINE_BYTES // 8
+_SCAN_STEP = 1024**2  # newline counting by slices that stay in the CPU cache
+_THREADED_ROWS = 50_000  # below, starting threads costs more than decoding the columns
 
 
 def stream_csv(path: Path, *, block_bytes: int | None, chunk_rows: int | None = None) -> StreamedTable:
@@ -59,11 +76,13 @@ def _csv_frames(path: Path, plan: CsvPlan, block_bytes: int, stream: StreamedTab
     repeated: list[int] = []
     ragged: dict[str, list[int]] = {"short": [], "long": []}
     nul_seen = False
-    for data, first_line in _utf8_blocks(path, plan, block_bytes):
-        if b"\x00" in data:
-            data = data.replace(b"\x00", b"")
+    single = single_byte_codec(plan.codec, plan.errors) if plan.transcode else None
+    for data, first_line in record_blocks(path, plan, block_bytes, single):
+        if _has_nul(data):
+            # Also what lets single_byte join distinct values with NUL: no cell can hold one.
+            data = bytes(data).replace(b"\x00", b"")
             nul_seen = True
-        frame, blanks = _parse_block(path, data, first_line, plan, ragged)
+        frame, blanks = _parse_block(path, data, first_line, plan, ragged, single)
         frame, dropped = drop_repeated_headers(frame, plan.header_fields)
         repeated += dropped
         stream.blank_lines_dropped += blanks
@@ -87,83 +106,88 @@ def _csv_frames(path: Path, plan: CsvPlan, block_bytes: int, stream: StreamedTab
         )
 
 
-def _utf8_blocks(path: Path, plan: CsvPlan, block_bytes: int) -> Iterator[tuple[bytes, int]]:
-    """UTF-8 bytes holding whole records, with the physical line number of their first line.
-
-    Blocks are cut only after a newline that is outside any quoted cell (even number of quotes before
-    it in the block), so a multi-line cell is never split between two chunks.
-    """
-    decoder = codecs.getincrementaldecoder(plan.codec)(errors=plan.errors) if plan.transcode else None
-    to_skip = plan.body_first_line - 1
-    line_no = 1
-    carry = b""
-    with path.open("rb") as fh:
-        fh.seek(plan.bom_len)
-        while True:
-            raw = fh.read(block_bytes)
-            # A short read is the end of the file: the last block needs no search for a record end.
-            final = len(raw) < block_bytes
-            data = decoder.decode(raw, final).encode("utf-8") if decoder is not None else raw
-            if plan.cr_only:
-                data = data.replace(b"\r", b"\n")
-            buf = carry + data if carry else data
-            if to_skip:
-                pos = -1
-                for _ in range(to_skip):
-                    pos = buf.find(b"\n", pos + 1)
-                    if pos < 0:
-                        break
-                if pos < 0 and not final:
-                    carry = buf
-                    continue
-                buf = buf[pos + 1 :] if pos >= 0 else b""
-                line_no += to_skip
-                to_skip = 0
-            if final:
-                if buf:
-                    yield buf, line_no
-                return
-            cut = _last_record_end(buf)
-            if cut <= 0:
-                if len(buf) > MAX_RECORD_BYTES:
-                    raise RefusedFile(
-                        path,
-                        "line-too-long",
-                        f"un enregistrement dépasse {MAX_RECORD_BYTES // 1024**2} Mo "
-                        "(guillemet jamais refermé ?)",
-                    )
-                carry = buf
-                continue
-            yield buf[:cut], line_no
-            line_no += buf.count(b"\n", 0, cut)
-            carry = buf[cut:]
-
-
-def _last_record_end(buf: bytes) -> int:
-    if b'"' not in buf:
-        return buf.rfind(b"\n") + 1
-    arr = np.frombuffer(buf, np.uint8)
-    newlines = np.flatnonzero(arr == 10)
-    if not len(newlines):
-        return 0
-    quotes = np.flatnonzero(arr == 34)
-    outside = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)
-    return int(newlines[outside[-1]]) + 1 if len(outside) else 0
+def _has_nul(data: bytes | memoryview) -> bool:
+    if isinstance(data, bytes):
+        return b"\x00" in data
+    if isinstance(data.obj, mmap.mmap):  # the rest of a mapped file (blocks.py): memchr, not a pass
+        return data.obj.find(b"\x00", len(data.obj) - len(data)) >= 0
+    return not np.frombuffer(data, np.uint8).all()
 
 
 def _parse_block(
-    path: Path, data: bytes, first_line: int, plan: CsvPlan, ragged: dict[str, list[int]]
+    path: Path,
+    data: bytes | memoryview,
+    first_line: int,
+    plan: CsvPlan,
+    ragged: dict[str, list[int]],
+    single: SingleByteCodec | None,
 ) -> tuple[pd.DataFrame, int]:
-    """Frame of one block (index = physical line of each record) and its count of blank lines."""
+    """Frame of one block (index = physical line of each record) and its count of blank lines; the
+    block may be a view of the mapped file, which only the slow path copies."""
+    table = _arrow_table(data, plan, single, multiline=False, block_size=FAST_BLOCK_BYTES, keep_blank=True)
+    if table is not None and _one_record_per_line(table, data):
+        frame = _frame(table, plan, single)
+        frame.index = pd.Index(first_line + np.arange(len(frame), dtype="int64"), dtype="int64")
+        blanks = 0
+    else:
+        frame, blanks = _parse_scanned(path, data, first_line, plan, ragged, single, table)
+    empty = all_empty(frame)
+    if empty.any():
+        blanks += int(empty.sum())
+        frame = frame.loc[~empty]
+    return frame, blanks
+
+
+def _one_record_per_line(table: pa.Table, data: bytes | memoryview) -> bool:
+    """Whether the records Arrow found are the block's lines, one each, in order — then a record's row
+    number is its position, and the byte scans of :func:`_parse_scanned` are not needed.
+
+    Why that is exact: blank lines were kept (Arrow makes each an all-empty record, which the caller
+    drops and counts as the scan would), no cell holds a quote, CR or LF — so no record spans two lines,
+    and every line has an even number of quotes, which is what the scan checks — so every line gave at
+    least one record; as many records as lines then means that no lone CR split a line either.
+    """
+    for column in table.columns:
+        for chunk in column.chunks:
+            cells = cell_bytes(chunk)
+            if not len(cells):
+                continue
+            if cells.min() <= 13 and bool(np.any((cells == 10) | (cells == 13))):
+                return False
+            if bool(np.any(cells == 34)):
+                return False
+    return table.num_rows == _line_count(data)
+
+
+def _line_count(data: bytes | memoryview) -> int:
+    arr = np.frombuffer(data, np.uint8)
+    newlines = sum(
+        int(np.count_nonzero(arr[i : i + _SCAN_STEP] == 10)) for i in range(0, len(arr), _SCAN_STEP)
+    )
+    return newlines + (1 if data and data[-1] != 10 else 0)
+
+
+def _parse_scanned(
+    path: Path,
+    data: bytes | memoryview,
+    first_line: int,
+    plan: CsvPlan,
+    ragged: dict[str, list[int]],
+    single: SingleByteCodec | None,
+    table: pa.Table | None,
+) -> tuple[pd.DataFrame, int]:
+    """Frame of a block whose row numbers need its lines and quotes (multi-line cells, blank lines,
+    stray quotes), with its count of blank lines; ``table`` is Arrow's one-line-per-record reading, if
+    it succeeded."""
+    data = bytes(data)  # a view of the mapped file: the scans and the csv module need bytes
     arr = np.frombuffer(data, np.uint8)
     newlines = np.flatnonzero(arr == 10)
     n_lines = len(newlines) + (1 if data and data[-1] != 10 else 0)
     starts = np.concatenate(([0], newlines + 1))[:n_lines]
     ends = np.concatenate((newlines, [len(data)]))[:n_lines]
     lengths = ends - starts
-    if n_lines and int(lengths.max()) > MAX_LINE_BYTES:
-        line = first_line + int(lengths.argmax())
-        raise RefusedFile(path, "line-too-long", f"la ligne {line} dépasse {MAX_LINE_BYTES // 1024**2} Mo")
+    if n_lines:
+        _check_line_lengths(path, data, first_line, starts, ends, single)
     has_cr = (lengths > 0) & (arr[np.maximum(ends - 1, 0)] == 13) if len(arr) else lengths > 0
     content = lengths - has_cr
     multiline = False
@@ -177,60 +201,110 @@ def _parse_block(
     blank = record_start & (content == 0)
     record_lines = first_line + np.flatnonzero(record_start & ~blank)
     blanks = int(blank.sum())
-    frame = _parse_arrow(data, plan, multiline, int(lengths.max()) if n_lines else 0)
+    if table is not None and not multiline and not blank.any():
+        frame = _frame(table, plan, single)  # what a second reading with the same options would give
+    else:
+        longest = int(lengths.max()) if n_lines else 0
+        table = None  # not kept alive beside the second reading
+        table = _arrow_table(
+            data, plan, single, multiline=multiline, block_size=max(4 * 1024**2, 2 * longest + 1024)
+        )
+        frame = None if table is None else _frame(table, plan, single)
     if frame is None or len(frame) != len(record_lines):
-        frame, record_lines, blanks = _parse_python(path, data, first_line, plan, ragged)
+        frame, record_lines, blanks = _parse_python(path, data, first_line, plan, ragged, single)
     frame.index = pd.Index(record_lines, dtype="int64")
-    empty = all_empty(frame)
-    if empty.any():
-        blanks += int(empty.sum())
-        frame = frame.loc[~empty]
     return frame, blanks
 
 
-def _parse_arrow(data: bytes, plan: CsvPlan, multiline: bool, longest_line: int) -> pd.DataFrame | None:
+def _check_line_lengths(
+    path: Path,
+    data: bytes,
+    first_line: int,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    single: SingleByteCodec | None,
+) -> None:
+    """Refuse a block whose longest line is over MAX_LINE_BYTES of UTF-8 text."""
+    lengths = ends - starts
+    if single is not None and int(lengths.max()) * 3 > MAX_LINE_BYTES:
+        # The limit is on the text as UTF-8: measure exactly the lines that might pass it.
+        lengths = lengths.copy()
+        for i in np.flatnonzero(lengths * 3 > MAX_LINE_BYTES):
+            lengths[i] = single.utf8_length(data[starts[i] : ends[i]])
+    if int(lengths.max()) > MAX_LINE_BYTES:
+        line = first_line + int(lengths.argmax())
+        raise RefusedFile(path, "line-too-long", f"la ligne {line} dépasse {MAX_LINE_BYTES // 1024**2} Mo")
+
+
+def _arrow_table(
+    data: bytes | memoryview,
+    plan: CsvPlan,
+    single: SingleByteCodec | None,
+    *,
+    multiline: bool,
+    block_size: int,
+    keep_blank: bool = False,
+) -> pa.Table | None:
+    """Arrow's reading of a block, every column as text (binary for a single-byte encoding: decoded
+    afterwards); None when Arrow cannot read it (ragged rows, stray quotes, a line over twice the block
+    size), and the exact reader takes over."""
     names = [f"f{i}" for i in range(len(plan.columns))]
+    # pandas' ``str`` holds large_string; the cells of a single-byte file become one in _frame.
+    cell_type = pa.large_binary() if single is not None else pa.large_string()
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(
-                column_names=names, block_size=max(4 * 1024**2, 2 * longest_line + 1024), use_threads=True
-            ),
+        return pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(data)),  # no copy of the block
+            read_options=pacsv.ReadOptions(column_names=names, block_size=block_size, use_threads=True),
             parse_options=pacsv.ParseOptions(
                 delimiter=plan.delimiter,
                 quote_char='"',
                 double_quote=True,
                 escape_char=False,
                 newlines_in_values=multiline,
-                ignore_empty_lines=True,
+                ignore_empty_lines=not keep_blank,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.large_string() for n in names},  # pandas `str` holds large_string
+                column_types={n: cell_type for n in names},
                 null_values=[],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
-        return None  # ragged rows, stray quotes, huge records: the exact (slower) reader takes over
+        return None
+
+
+def _frame(table: pa.Table, plan: CsvPlan, single: SingleByteCodec | None) -> pd.DataFrame:
     # Cells stay in Arrow memory as pandas' ``str`` dtype: no Python object per cell (building them was
     # a third of the reading time and most of a chunk's memory), and the string methods of every
     # consumer run in C++.
+    columns = [table.column(i) for i in range(len(plan.columns))]
+    if single is not None and table.num_rows >= _THREADED_ROWS:
+        # Decoding is mostly Arrow work (dictionary, take) that releases the GIL: a column per core.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            columns = list(pool.map(single.text_column, columns))
+    elif single is not None:
+        columns = [single.text_column(c) for c in columns]
     return pd.DataFrame(
-        {column: pd.Series(table.column(i), dtype="str") for i, column in enumerate(plan.columns)},
+        {name: pd.Series(column, dtype="str") for name, column in zip(plan.columns, columns, strict=True)},
         index=pd.RangeIndex(table.num_rows),
     )
 
 
 def _parse_python(
-    path: Path, data: bytes, first_line: int, plan: CsvPlan, ragged: dict[str, list[int]]
+    path: Path,
+    data: bytes,
+    first_line: int,
+    plan: CsvPlan,
+    ragged: dict[str, list[int]],
+    single: SingleByteCodec | None,
 ) -> tuple[pd.DataFrame, np.ndarray, int]:
     """The exact reader: the csv module gives, for each record, the line where it starts."""
     old_limit = csv.field_size_limit()
     csv.field_size_limit(MAX_RECORD_BYTES)
     try:
         reader = csv.reader(
-            io.StringIO(data.decode("utf-8"), newline=""),
+            io.StringIO(single.decode(data) if single is not None else data.decode("utf-8"), newline=""),
             delimiter=plan.delimiter,
             quotechar='"',
             strict=False,

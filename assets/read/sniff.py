@@ -149,7 +149,7 @@ def _detect_encoding(path: Path, bom_len: int) -> tuple[str, str, str, list[str]
         sample = fh.read(4 * SNIFF_BYTES)
         fh.seek(max(error_at - 4096, bom_len))
         sample += b"\n" + fh.read(SNIFF_BYTES)
-    lines = [line for line in sample.split(b"\n") if max(line, default=0) >= 0x80]
+    lines = [line for line in sample.split(b"\n") if not line.isascii()]
     sample = b"\n".join(lines)[: 2 * SNIFF_BYTES]
     as_utf8 = sample.decode("utf-8", "replace")
     bad = as_utf8.count("\ufffd")
