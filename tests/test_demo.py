@@ -64,9 +64,9 @@ def digest(paths: list[Path], root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
-def test_generation_is_fast_and_deterministic(generated, tmp_path):
-    inbox, paths, seconds = generated
-    assert seconds < 5, f"generation took {seconds:.1f} s"
+def test_generation_is_deterministic(generated, tmp_path):
+    # How long generation takes is the bench's business (bench/README.md), never a test's.
+    inbox, paths, _ = generated
     again = generate_demo(tmp_path, PRODUCERS)
     assert digest(again, tmp_path) == digest(paths, inbox)
     other_seed = generate_demo(tmp_path / "other", PRODUCERS, seed=38)

