@@ -72,7 +72,8 @@ def test_a_registry_change_is_seen_at_the_next_command(home, tmp_path):
         shutil.copy(path, directory / path.name)
     before = registry_index(home / "cache", directory)
     assert before.producers[0]["name"] == "Ville de Tours"
-    assert list((home / "cache").glob("registry-*.json"))
+    [cached] = (home / "cache").glob("registry-*.json")
+    assert cached.stat().st_mode & 0o777 == 0o600  # harvest entries as written: owner only
     producers = directory / "producers.yaml"
     producers.write_text(
         producers.read_text(encoding="utf-8").replace('"Ville de Tours"', '"Tours"', 1),

@@ -103,10 +103,12 @@ def registry_index(cache_dir: Path | None, directory: Path | None = None) -> Reg
             for old in cached.parent.glob("registry-*.json"):
                 old.unlink(missing_ok=True)
             tmp = cached.with_name(f".{cached.name}.{os.getpid()}.part")
-            tmp.write_text(
-                json.dumps({"producers": index.producers, "datasets": index.datasets}, ensure_ascii=False),
-                encoding="utf-8",
-            )
+            tmp.unlink(missing_ok=True)
+            # Owner-only, as the home's other secrets: the harvest entries are copied as written, and a
+            # registry may hold a literal credential where ``${NAME}`` was meant.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"producers": index.producers, "datasets": index.datasets}, out, ensure_ascii=False)
             os.replace(tmp, cached)
         except OSError:
             pass  # a read-only home: the command still works, only slower
