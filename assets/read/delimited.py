@@ -45,10 +45,31 @@ _SCAN_STEP = 1024**2  # newline counting by slices that stay in the CPU cache
 _THREADED_ROWS = 50_000  # below, starting threads costs more than decoding the columns
 
 
+class _Unverified(Exception):
+    """A block left the fast path while the file's UTF-8 was only presumed from its first bytes."""
+
+
 def stream_csv(path: Path, *, block_bytes: int | None, chunk_rows: int | None = None) -> StreamedTable:
     """A delimited file as a :class:`StreamedTable`: whole (``block_bytes`` and ``chunk_rows`` None) or
     in chunks of about ``chunk_rows`` rows."""
-    plan = sniff_csv(path)
+    if block_bytes is None and chunk_rows is None:
+        # Whole, the file is one block parsed before anything is handed out: Arrow's own check of the
+        # string cells can stand for decoding the whole file first (as long as a UTF-8 scan), and the
+        # file is sniffed again, checked whole, only if its block leaves the fast path.
+        try:
+            return _materialised(_stream(path, sniff_csv(path, verify_utf8=False), None, None))
+        except _Unverified:
+            return _materialised(_stream(path, sniff_csv(path), None, None))
+    return _stream(path, sniff_csv(path), block_bytes, chunk_rows)
+
+
+def _materialised(stream: StreamedTable) -> StreamedTable:
+    frames = list(stream.chunks())
+    stream._source = iter(frames)
+    return stream
+
+
+def _stream(path: Path, plan: CsvPlan, block_bytes: int | None, chunk_rows: int | None) -> StreamedTable:
     if block_bytes is None:
         if chunk_rows is None:
             block_bytes = path.stat().st_size + 1
@@ -129,6 +150,10 @@ def _parse_block(
         frame = _frame(table, plan, single)
         frame.index = pd.Index(first_line + np.arange(len(frame), dtype="int64"), dtype="int64")
         blanks = 0
+    elif not plan.utf8_verified:
+        # Arrow's check of the cells vouches for the UTF-8 only on the fast path (Arrow may also have
+        # failed on a byte that is not UTF-8): the slow paths decode the block, so it must be checked.
+        raise _Unverified
     else:
         frame, blanks = _parse_scanned(path, data, first_line, plan, ragged, single, table)
     empty = all_empty(frame)
