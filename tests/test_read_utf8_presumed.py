@@ -73,6 +73,8 @@ def test_late_broken_bytes_in_utf8_are_replaced_with_a_warning(tmp_path: Path) -
         '"x";"sur\ndeux lignes é";1\n'.encode(),  # a multi-line cell: the slow path, checked first
         "x;ragged é\n".encode(),  # a short row: Arrow fails, the csv module reads it
         '"x";"multi\nligne \xe9";1\n'.encode("latin-1"),  # both at once: cp1252 on the slow path
+        b"x;caf\x00\xc3\xa9;1\n",  # a NUL byte: Arrow keeps it in the cell, the slow path removes it
+        b"x;caf\xe9 cr\xe8me;1\nx;n\x00ul;1\n",  # a NUL byte in a cp1252 file
     ],
 )
 def test_presumed_reading_is_the_checked_reading(
@@ -88,6 +90,10 @@ def test_presumed_reading_is_the_checked_reading(
         checked.blank_lines_dropped,
     )
     assert presumed.frame["nom"].iloc[-1] == "fin"
+    if b"\x00" in tail:
+        assert presumed.frame["nom"].iloc[-2] in {"café", "nul"}
+        assert not presumed.frame["nom"].str.contains("\x00").any()
+        assert any("NUL" in w for w in presumed.warnings)
 
 
 def test_small_file_is_checked_whole_by_the_sniff(tmp_path: Path) -> None:
