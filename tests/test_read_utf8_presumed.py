@@ -73,6 +73,7 @@ def test_late_broken_bytes_in_utf8_are_replaced_with_a_warning(tmp_path: Path) -
         '"x";"sur\ndeux lignes é";1\n'.encode(),  # a multi-line cell: the slow path, checked first
         "x;ragged é\n".encode(),  # a short row: Arrow fails, the csv module reads it
         '"x";"multi\nligne \xe9";1\n'.encode("latin-1"),  # both at once: cp1252 on the slow path
+        b'x;"abc"\xe9;1\n',  # a byte after a closing quote: Arrow keeps it in the cell, and checks it
         b"x;caf\x00\xc3\xa9;1\n",  # a NUL byte: Arrow keeps it in the cell, the slow path removes it
         b"x;caf\xe9 cr\xe8me;1\nx;n\x00ul;1\n",  # a NUL byte in a cp1252 file
     ],

@@ -8,7 +8,9 @@ which is slower but exact.
 
 A file in a single-byte encoding (cp1252, latin-1…) is parsed as it is, its cells as binary, and decoded
 cell by cell afterwards (:mod:`assets.read.single_byte`); a UTF-16 file or a UTF-8 file with broken
-bytes is transcoded to UTF-8 before parsing.
+bytes is transcoded to UTF-8 before parsing. A file read whole whose first bytes are UTF-8 is not
+decoded by Python first: Arrow checks the UTF-8 of every cell as it builds them, and a block that
+leaves the fast path sends the file back to a sniff that checks it all (:func:`stream_csv`).
 
 Row numbers are the physical lines where records *start*: a quoted cell spanning three lines makes the
 next record start three lines later. Ragged rows are never dropped: missing cells are padded with
