@@ -8,7 +8,9 @@ which is slower but exact.
 
 A file in a single-byte encoding (cp1252, latin-1…) is parsed as it is, its cells as binary, and decoded
 cell by cell afterwards (:mod:`assets.read.single_byte`); a UTF-16 file or a UTF-8 file with broken
-bytes is transcoded to UTF-8 before parsing.
+bytes is transcoded to UTF-8 before parsing. A file read whole whose first bytes are UTF-8 is not
+decoded by Python first: Arrow checks the UTF-8 of every cell as it builds them, and a block that
+leaves the fast path sends the file back to a sniff that checks it all (:func:`stream_csv`).
 
 Row numbers are the physical lines where records *start*: a quoted cell spanning three lines makes the
 next record start three lines later. Ragged rows are never dropped: missing cells are padded with
@@ -45,10 +47,31 @@ _SCAN_STEP = 1024**2  # newline counting by slices that stay in the CPU cache
 _THREADED_ROWS = 50_000  # below, starting threads costs more than decoding the columns
 
 
+class _Unverified(Exception):
+    """A block left the fast path while the file's UTF-8 was only presumed from its first bytes."""
+
+
 def stream_csv(path: Path, *, block_bytes: int | None, chunk_rows: int | None = None) -> StreamedTable:
     """A delimited file as a :class:`StreamedTable`: whole (``block_bytes`` and ``chunk_rows`` None) or
     in chunks of about ``chunk_rows`` rows."""
-    plan = sniff_csv(path)
+    if block_bytes is None and chunk_rows is None:
+        # Whole, the file is one block parsed before anything is handed out: Arrow's own check of the
+        # string cells can stand for decoding the whole file first (as long as a UTF-8 scan), and the
+        # file is sniffed again, checked whole, only if its block leaves the fast path.
+        try:
+            return _materialised(_stream(path, sniff_csv(path, verify_utf8=False), None, None))
+        except _Unverified:
+            return _materialised(_stream(path, sniff_csv(path), None, None))
+    return _stream(path, sniff_csv(path), block_bytes, chunk_rows)
+
+
+def _materialised(stream: StreamedTable) -> StreamedTable:
+    frames = list(stream.chunks())
+    stream._source = iter(frames)
+    return stream
+
+
+def _stream(path: Path, plan: CsvPlan, block_bytes: int | None, chunk_rows: int | None) -> StreamedTable:
     if block_bytes is None:
         if chunk_rows is None:
             block_bytes = path.stat().st_size + 1
@@ -78,11 +101,8 @@ def _csv_frames(path: Path, plan: CsvPlan, block_bytes: int, stream: StreamedTab
     nul_seen = False
     single = single_byte_codec(plan.codec, plan.errors) if plan.transcode else None
     for data, first_line in record_blocks(path, plan, block_bytes, single):
-        if _has_nul(data):
-            # Also what lets single_byte join distinct values with NUL: no cell can hold one.
-            data = bytes(data).replace(b"\x00", b"")
-            nul_seen = True
-        frame, blanks = _parse_block(path, data, first_line, plan, ragged, single)
+        frame, blanks, nul = _parse_block(path, data, first_line, plan, ragged, single)
+        nul_seen |= nul
         frame, dropped = drop_repeated_headers(frame, plan.header_fields)
         repeated += dropped
         stream.blank_lines_dropped += blanks
@@ -121,21 +141,31 @@ def _parse_block(
     plan: CsvPlan,
     ragged: dict[str, list[int]],
     single: SingleByteCodec | None,
-) -> tuple[pd.DataFrame, int]:
-    """Frame of one block (index = physical line of each record) and its count of blank lines; the
-    block may be a view of the mapped file, which only the slow path copies."""
+) -> tuple[pd.DataFrame, int, bool]:
+    """Frame of one block (index = physical line of each record), its count of blank lines and whether
+    NUL bytes were removed; the block may be a view of the mapped file, which only the slow path copies."""
     table = _arrow_table(data, plan, single, multiline=False, block_size=FAST_BLOCK_BYTES, keep_blank=True)
+    nul = False
     if table is not None and _one_record_per_line(table, data):
         frame = _frame(table, plan, single)
         frame.index = pd.Index(first_line + np.arange(len(frame), dtype="int64"), dtype="int64")
         blanks = 0
+    elif not plan.utf8_verified:
+        # Arrow's check of the cells vouches for the UTF-8 only on the fast path (Arrow may also have
+        # failed on a byte that is not UTF-8): the slow paths decode the block, so it must be checked.
+        raise _Unverified
     else:
+        if _has_nul(data):
+            # Looked for only here: on the fast path a NUL byte would be in a cell, which sends the block
+            # here. Also what lets single_byte join distinct values with NUL: no cell can hold one.
+            data = bytes(data).replace(b"\x00", b"")
+            nul, table = True, None
         frame, blanks = _parse_scanned(path, data, first_line, plan, ragged, single, table)
     empty = all_empty(frame)
     if empty.any():
         blanks += int(empty.sum())
         frame = frame.loc[~empty]
-    return frame, blanks
+    return frame, blanks, nul
 
 
 def _one_record_per_line(table: pa.Table, data: bytes | memoryview) -> bool:
@@ -145,18 +175,24 @@ def _one_record_per_line(table: pa.Table, data: bytes | memoryview) -> bool:
     Why that is exact: blank lines were kept (Arrow makes each an all-empty record, which the caller
     drops and counts as the scan would), no cell holds a quote, CR or LF — so no record spans two lines,
     and every line has an even number of quotes, which is what the scan checks — so every line gave at
-    least one record; as many records as lines then means that no lone CR split a line either.
+    least one record; as many records as lines then means that no lone CR split a line either. No cell
+    holds a NUL byte either: Arrow keeps it as any other byte, and the slow path removes them.
     """
-    for column in table.columns:
-        for chunk in column.chunks:
-            cells = cell_bytes(chunk)
-            if not len(cells):
-                continue
-            if cells.min() <= 13 and bool(np.any((cells == 10) | (cells == 13))):
-                return False
-            if bool(np.any(cells == 34)):
-                return False
-    return table.num_rows == _line_count(data)
+    # One thread: these scans are bound by memory bandwidth, a second thread did not make them faster.
+    return all(_plain_cells(c) for c in table.columns) and table.num_rows == _line_count(data)
+
+
+def _plain_cells(column: pa.ChunkedArray) -> bool:
+    """No cell of ``column`` holds a quote, a line break or a NUL byte."""
+    for chunk in column.chunks:
+        cells = cell_bytes(chunk)
+        if not len(cells):
+            continue
+        if cells.min() <= 13 and bool(np.any((cells == 10) | (cells == 13) | (cells == 0))):
+            return False
+        if bool(np.any(cells == 34)):
+            return False
+    return True
 
 
 def _line_count(data: bytes | memoryview) -> int:
