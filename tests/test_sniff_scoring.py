@@ -24,6 +24,10 @@ def test_every_candidate_decodes_one_byte_as_one_character(codec: str, errors: s
         ("Séjour à l’été, œuvre 12 €", "cp1252", "cp1252"),
         ("Fête de la forêt « Noël »", "latin-1", "cp1252"),
         ("Café crème à Besançon", "mac_roman", "mac_roman"),
+        # A DOS export: charset-normalizer alone calls it cp1252 (‚ for é, – for û).
+        ("Réunion : coût élevé", "cp850", "cp850"),
+        # Typographic punctuation, which cp850 would read as letters, does not outweigh the letters.
+        ("« Déjà vu » – l’été… “très” réussi", "cp1252", "cp1252"),
     ],
 )
 def test_single_byte_verdicts(tmp_path: Path, text: str, encoding: str, expected: str) -> None:

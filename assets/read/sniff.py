@@ -189,7 +189,10 @@ def _detect_encoding(path: Path, bom_len: int) -> tuple[str, str, str, list[str]
             ],
         )
     best = charset_normalizer.from_bytes(sample, cp_isolation=TEXT_SINGLE_BYTE).best()
-    candidates = ["cp1252"] + ([best.encoding] if best is not None and best.encoding != "cp1252" else [])
+    # Every French single-byte encoding is scored, not only charset-normalizer's pick: it reads a DOS
+    # (cp850) export as cp1252 punctuation (‚ – …) when the letters say otherwise. cp1252 first, so a
+    # tie keeps it.
+    candidates = TEXT_SINGLE_BYTE
     # Every candidate decodes one byte as one character (TEXT_SINGLE_BYTE; a test checks it): counting
     # the bytes once counts the characters of every candidate's text, without decoding it.
     byte_counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256)
