@@ -26,7 +26,8 @@ def factorize_text(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
         encoded = pc.dictionary_encode(pa.array(text.array))
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
         if chunks:
-            codes = np.concatenate([c.indices.fill_null(-1).to_numpy().astype(np.int64) for c in chunks])
+            indices = [c.indices if c.null_count == 0 else c.indices.fill_null(-1) for c in chunks]
+            codes = np.concatenate([i.to_numpy() for i in indices]).astype(np.intp, copy=False)
             return codes, pd.Series(chunks[-1].dictionary, dtype="str")
     codes, uniques = pd.factorize(text)
     return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)

@@ -142,7 +142,6 @@ def validate_column(
     codes, u_all = factorize_text(text)
     u_all = u_all.astype("str")
     k = len(u_all)
-    u_obj = u_all.to_numpy(object)
     missing_u = u_all.isin(missing_values).to_numpy(bool)
     kept = np.flatnonzero(~missing_u)
     u = u_all.iloc[kept].reset_index(drop=True)
@@ -174,7 +173,11 @@ def validate_column(
             hit = bad_u[pos_codes]
             if hit.any():
                 # a missing value is shown empty ("NA" is a way of writing nothing)
-                shown = np.full(int(hit.sum()), "", object) if rule == "required" else u_obj[pos_codes[hit]]
+                shown = (
+                    np.full(int(hit.sum()), "", object)
+                    if rule == "required"
+                    else u_all.iloc[pos_codes[hit]].to_numpy(object)
+                )
                 errors.append(_cell_errors(labels[hit], shown, f.name, rule, suffix))
 
     good_u = np.flatnonzero(ok_u)  # distinct values of the right type
@@ -183,7 +186,7 @@ def validate_column(
     if dtype is object:
         typed_u = np.full(k, None, dtype=object)
         typed_u[good_u] = np.asarray(p.typed.to_numpy(object), dtype=object)[part]
-        typed = pd.Series(typed_u[codes], index=index, dtype=object)
+        typed = pd.Series(typed_u[codes], index=index, dtype=object, copy=False)
     else:
         at = np.full(k, -1, dtype=np.intp)
         at[good_u] = part
@@ -196,7 +199,7 @@ def validate_column(
         key_u[good_u] = np.asarray(p.key.to_numpy(object), dtype=object)[part]
         key = key_u[codes]
     if f.constraints.get("unique") and len(good_u):
-        errors.extend(_unique_errors(key, ok_u[codes], index, u_obj, codes, f))
+        errors.extend(_unique_errors(key, ok_u[codes], index, u_all, codes, f))
 
     # Custom checks say nothing of a missing or wrong-type cell: they read it as "".
     blank_u = type_bad_u | (missing_u & (u_all != "").to_numpy(bool))
@@ -217,7 +220,7 @@ def _blanked(text: pd.Series, u_checked: pd.Series, codes: np.ndarray) -> pd.Ser
 
 
 def _unique_errors(
-    key: np.ndarray, good: np.ndarray, index: pd.Index, u_obj: np.ndarray, codes: np.ndarray, f: Field
+    key: np.ndarray, good: np.ndarray, index: pd.Index, u_all: pd.Series, codes: np.ndarray, f: Field
 ) -> list[pd.DataFrame]:
     good_pos = np.flatnonzero(good)
     k = pd.Series(key[good_pos])
@@ -229,7 +232,7 @@ def _unique_errors(
     firsts = first_row.reindex(k[dup].to_numpy()).astype(str).to_numpy(object)
     suffix = rule_suffix(f, "unique") + " (déjà présente ligne " + firsts + ")."
     pos = good_pos[dup]
-    return [_cell_errors(labels[pos], u_obj[codes[pos]], f.name, "unique", suffix)]
+    return [_cell_errors(labels[pos], u_all.iloc[codes[pos]].to_numpy(object), f.name, "unique", suffix)]
 
 
 def key_errors(
