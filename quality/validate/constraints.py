@@ -191,7 +191,7 @@ def validate_column(
         at = np.full(k, -1, dtype=np.intp)
         at[good_u] = part
         values = pd.Series(p.typed).array.take(at[codes], allow_fill=True)
-        typed = pd.Series(values, index=index, copy=False).astype(dtype, copy=False)
+        typed = pd.Series(values, index=index, copy=False).astype(dtype)
 
     key = None
     if want_key or f.constraints.get("unique"):
