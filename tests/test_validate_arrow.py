@@ -112,3 +112,13 @@ def test_subventions_example_same_on_object_frame() -> None:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.index = frame.index + 2
     _same(validate_frame(frame.astype("str"), schema), validate_frame(frame.astype(object), schema))
+
+
+def test_typed_is_built_once_on_first_read(schema) -> None:
+    from quality.validate import Validation
+
+    result = validate_frame(_frame(len(ROWS), "str"), schema)
+    first = result.typed
+    assert result.typed is first and list(first.columns) == [f["name"] for f in FIELDS]
+    given = Validation(result.errors, first, result.invalid_index)
+    assert given.typed is first and not given.valid

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +110,7 @@ class ColumnResult:
     """One column's verdict: its errors, its typed values, and what the keys and custom checks read."""
 
     errors: list[pd.DataFrame]
-    typed: pd.Series
+    typed: Callable[[], pd.Series]  # built on demand: a strict validation never reads it
     key: np.ndarray | None  # comparable value per cell (None when missing or wrong type); only when asked
     checked: pd.Series  # the text with missing and wrong-type cells blanked: what custom checks read
     codes: np.ndarray  # per cell, its position in ``uniques``
@@ -186,12 +187,17 @@ def validate_column(
     if dtype is object:
         typed_u = np.full(k, None, dtype=object)
         typed_u[good_u] = np.asarray(p.typed.to_numpy(object), dtype=object)[part]
-        typed = pd.Series(typed_u[codes], index=index, dtype=object, copy=False)
+
+        def typed() -> pd.Series:
+            return pd.Series(typed_u[codes], index=index, dtype=object, copy=False)
     else:
         at = np.full(k, -1, dtype=np.intp)
         at[good_u] = part
-        values = pd.Series(p.typed).array.take(at[codes], allow_fill=True)
-        typed = pd.Series(values, index=index, copy=False).astype(dtype)
+        typed_p = pd.Series(p.typed).array
+
+        def typed() -> pd.Series:
+            values = typed_p.take(at[codes], allow_fill=True)
+            return pd.Series(values, index=index, copy=False).astype(dtype)
 
     key = None
     if want_key or f.constraints.get("unique"):

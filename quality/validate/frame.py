@@ -11,8 +11,8 @@ kernels) release the GIL, so two columns progress at once on two cores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pandas as pd
 
@@ -29,11 +29,31 @@ _WORKERS = 2
 _POOL_MIN_ROWS = 50_000
 
 
-@dataclass(frozen=True)
 class Validation:
-    errors: pd.DataFrame
-    typed: pd.DataFrame
-    invalid_index: pd.Index
+    """A frame's verdict: its ``errors``, its ``typed`` values (warehouse dtypes), its invalid rows.
+
+    ``typed`` may be given as a function: it is then built on first read and kept. A strict
+    validation (``validate_file``) never reads it, and a million object cells cost more than the
+    checks themselves; the ingest reads it once.
+    """
+
+    __slots__ = ("_typed", "errors", "invalid_index")
+
+    def __init__(
+        self,
+        errors: pd.DataFrame,
+        typed: pd.DataFrame | Callable[[], pd.DataFrame],
+        invalid_index: pd.Index,
+    ) -> None:
+        self.errors = errors
+        self._typed = typed
+        self.invalid_index = invalid_index
+
+    @property
+    def typed(self) -> pd.DataFrame:
+        if callable(self._typed):
+            self._typed = self._typed()
+        return self._typed
 
     @property
     def valid(self) -> bool:
@@ -64,15 +84,19 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchema) -> Validation:
     key_names = {n for _, names, _ in key_specs for n in names or []}
     results = _columns(frame, schema, key_names)
 
-    errors: list[pd.DataFrame] = []
-    typed: dict[str, pd.Series] = {}
-    for f in schema.fields:
-        if f.name in results:
-            errors.extend(results[f.name].errors)
-            typed[f.name] = results[f.name].typed
-        else:
-            dtype = TYPED_DTYPES.get(f.type, object)
-            typed[f.name] = pd.Series([None] * len(frame), index=frame.index, dtype=dtype)
+    errors: list[pd.DataFrame] = [
+        e for f in schema.fields if f.name in results for e in results[f.name].errors
+    ]
+
+    def typed() -> pd.DataFrame:
+        columns: dict[str, pd.Series] = {}
+        for f in schema.fields:
+            if f.name in results:
+                columns[f.name] = results[f.name].typed()
+            else:
+                dtype = TYPED_DTYPES.get(f.type, object)
+                columns[f.name] = pd.Series([None] * len(frame), index=frame.index, dtype=dtype)
+        return pd.DataFrame(columns, index=frame.index, copy=False)
 
     for rule, names, skip_any_null in key_specs:
         if names and all(n in results for n in names):
@@ -92,7 +116,6 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchema) -> Validation:
         all_errors = (
             all_errors.sort_values(["row", "_f"], kind="stable").drop(columns="_f").reset_index(drop=True)
         )
-    typed_frame = pd.DataFrame(typed, index=frame.index, copy=False)
     invalid = pd.Index(pd.unique(all_errors["row"])) if not all_errors.empty else frame.index[:0]
     invalid = frame.index[frame.index.isin(invalid)]
-    return Validation(errors=all_errors, typed=typed_frame, invalid_index=invalid)
+    return Validation(errors=all_errors, typed=typed, invalid_index=invalid)
