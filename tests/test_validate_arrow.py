@@ -11,6 +11,7 @@ import quality.validate.frame as validate_module
 from quality.schema import load_schema, load_schema_file
 from quality.validate import validate_frame
 from quality.validate.checks import run_custom_checks
+from quality.validate.constraints import _emptiness_only
 
 FIELDS = [
     {"name": "siret", "type": "string", "constraints": {"required": True, "pattern": "^[0-9 ]+$"}},
@@ -73,6 +74,10 @@ def test_arrow_and_object_text_get_the_same_verdict(schema) -> None:
     assert result.typed["siret"].iloc[2] is None and result.typed["n"].iloc[1] == "10"
     assert result.typed["i"].dtype == "Int64" and result.typed["b"].dtype == "boolean"
     assert not any((r, "a", "year-interval-value") in rules for r in (3, 4, 6))
+    # "a" (a plain string) is judged cell by cell, without its distinct values
+    assert _emptiness_only(schema.field("a"), arrow["a"], want_key=False)
+    assert result.typed["a"].tolist() == ["2019/2020", None, None, "2020/2019", None, "2019/2020"]
+    assert (5, "a", "year-interval-value") in rules
 
 
 def test_the_thread_pool_changes_nothing(schema, monkeypatch) -> None:

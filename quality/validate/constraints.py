@@ -113,8 +113,8 @@ class ColumnResult:
     typed: Callable[[], pd.Series]  # built on demand: a strict validation never reads it
     key: np.ndarray | None  # comparable value per cell (None when missing or wrong type); only when asked
     checked: pd.Series  # the text with missing and wrong-type cells blanked: what custom checks read
-    codes: np.ndarray  # per cell, its position in ``uniques``
-    uniques: pd.Series  # the distinct values of ``checked`` (may repeat ``""``)
+    codes: np.ndarray | None  # per cell, its position in ``uniques`` (None: judged cell by cell)
+    uniques: pd.Series | None  # the distinct values of ``checked`` (may repeat ``""``)
 
 
 def _cell_errors(rows: np.ndarray, values: np.ndarray, field: str, rule: str, suffix: Any) -> pd.DataFrame:
@@ -140,6 +140,8 @@ def validate_column(
     """
     index = col.index
     text = as_text(col)
+    if _emptiness_only(f, text, want_key):
+        return _validate_emptiness(text, f, missing_values)
     codes, u_all = factorize_text(text)
     u_all = u_all.astype("str")
     k = len(u_all)
@@ -215,6 +217,58 @@ def validate_column(
     else:
         u_checked, checked = u_all, text
     return ColumnResult(errors, typed, key, checked, codes, u_checked)
+
+
+def _emptiness_only(f: Field, text: pd.Series, want_key: bool) -> bool:
+    """A plain string field with no rule but ``required``: all that matters is which cells are empty."""
+    return (
+        f.type == "string"
+        and not f.format
+        and not want_key
+        and set(f.constraints) <= {"required"}
+        and isinstance(text.dtype, pd.StringDtype)
+        and text.dtype.storage == "pyarrow"
+    )
+
+
+def _equal_any(arr: pa.ChunkedArray, values: list[str]) -> np.ndarray:
+    """Cells equal to one of ``values`` (a few Arrow comparisons: cheaper than hashing every cell)."""
+    found = np.zeros(len(arr), bool)
+    for v in values:
+        found |= pc.equal(arr, pa.scalar(v, arr.type)).to_numpy(zero_copy_only=False)
+    return found
+
+
+def _validate_emptiness(text: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
+    """:func:`validate_column` for an :func:`_emptiness_only` field, cell by cell in Arrow.
+
+    Factorising such a column (names, free text: often many distinct values) would cost more than
+    the one verdict it needs; its codes are computed only if the typed values are read.
+    """
+    arr = pa.chunked_array(pa.array(text.array))
+    blanked = _equal_any(arr, [v for v in missing_values if v != ""])  # missing but not written empty
+    errors: list[pd.DataFrame] = []
+    if f.required:
+        missing = blanked | _equal_any(arr, [""]) if "" in missing_values else blanked
+        if missing.any():
+            pos = np.flatnonzero(missing)
+            shown = np.full(len(pos), "", dtype=object)
+            errors.append(
+                _cell_errors(
+                    text.index.to_numpy()[pos], shown, f.name, "required", rule_suffix(f, "required")
+                )
+            )
+
+    def typed() -> pd.Series:
+        codes, u = factorize_text(text)
+        typed_u = np.where(u.isin(missing_values).to_numpy(bool), None, u.to_numpy(object))
+        return pd.Series(typed_u[codes], index=text.index, dtype=object, copy=False)
+
+    checked = text
+    if blanked.any():
+        emptied = pc.if_else(pa.array(blanked), "", arr)
+        checked = pd.Series(pd.array(emptied, dtype=text.dtype), index=text.index, copy=False)
+    return ColumnResult(errors, typed, None, checked, None, None)
 
 
 def _blanked(text: pd.Series, u_checked: pd.Series, codes: np.ndarray) -> pd.Series:

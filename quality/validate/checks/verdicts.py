@@ -14,13 +14,22 @@ from quality.validate.cells import factorize_text
 from quality.validate.messages import empty_errors, error_frame, messages
 
 
-@dataclass(frozen=True)
+@dataclass
 class Encoded:
-    """A column the validator has already factorised: ``column`` is ``uniques`` taken at ``codes``."""
+    """A column the validator has factorised: ``column`` is ``uniques`` taken at ``codes``.
+
+    A column the validator judged cell by cell comes without codes: they are computed on the first
+    check that needs them, then kept for the next one.
+    """
 
     column: pd.Series
-    codes: np.ndarray
-    uniques: pd.Series
+    codes: np.ndarray | None
+    uniques: pd.Series | None
+
+    def factorised(self) -> tuple[np.ndarray, pd.Series]:
+        if self.codes is None or self.uniques is None:
+            self.codes, self.uniques = factorize_text(self.column)
+        return self.codes, self.uniques
 
 
 # The columns of the frame being checked that come with their codes (set by ``run_custom_checks``):
@@ -79,7 +88,8 @@ def _single_encoded(
     col: pd.Series, enc: Encoded, column: str, rule: str, bad_of: Callable[[pd.Series], np.ndarray], suffix
 ) -> pd.DataFrame:
     """:func:`single_column` on a column whose codes are known: the cells are reached only where bad."""
-    u = enc.uniques.astype("str")
+    codes_all, uniques = enc.factorised()
+    u = uniques.astype("str")
     judged = np.flatnonzero((u != "").to_numpy(bool))
     if not len(judged):
         return empty_errors()
@@ -89,8 +99,8 @@ def _single_encoded(
     bad_u[judged] = verdict != "" if as_text else verdict
     if not bad_u.any():
         return empty_errors()
-    pos = np.flatnonzero(bad_u[enc.codes])
-    codes = enc.codes[pos]
+    pos = np.flatnonzero(bad_u[codes_all])
+    codes = codes_all[pos]
     labels = col.index.to_numpy()[pos]
     values = u.to_numpy(object)[codes]
     if as_text:
