@@ -130,17 +130,18 @@ def _spread(per_unique: np.ndarray, kept: np.ndarray, size: int, fill: Any = Fal
 
 
 def validate_column(
-    col: pd.Series, f: Field, missing_values: list[str], want_key: bool = False
+    col: pd.Series, f: Field, missing_values: list[str], want_key: bool = False, want_codes: bool = False
 ) -> ColumnResult:
     """The cells of one column against field ``f``: required, type, constraints, ``unique``.
 
     Every verdict is taken on the distinct values, then the cells are reached through the codes only
     where something is wrong (≈1-2 % of them) or to build what the warehouse gets: one fan-out per
-    output, no per-cell mask turned into a pandas object.
+    output, no per-cell mask turned into a pandas object. ``want_key``: the comparable value of each
+    cell is kept (keys); ``want_codes``: the codes are computed even when no rule needs them (checks).
     """
     index = col.index
     text = as_text(col)
-    if _emptiness_only(f, text, want_key):
+    if not want_codes and _emptiness_only(f, text, want_key):
         return _validate_emptiness(text, f, missing_values)
     codes, u_all = factorize_text(text)
     u_all = u_all.astype("str")

@@ -60,12 +60,25 @@ class Validation:
         return self.errors.empty
 
 
+def _checked_columns(schema: TableSchema) -> set[str]:
+    """Fields a custom check names in its parameters (``column``, ``columns``, ``column2``…)."""
+    names: set[str] = set()
+    for spec in schema.custom_checks:
+        for value in (spec.get("params") or {}).values():
+            names.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+    return names & set(schema.field_names)
+
+
 def _columns(frame: pd.DataFrame, schema: TableSchema, key_names: set[str]) -> dict[str, ColumnResult]:
     present = [f for f in schema.fields if f.name in frame.columns]
+    # A column a check reads is factorised in the pool, where Arrow's hashing runs beside the rest.
+    checked = _checked_columns(schema)
 
     def one(f: Field) -> ColumnResult:
         missing_values = [str(v) for v in f.descriptor.get("missingValues", schema.missing_values)]
-        return validate_column(frame[f.name], f, missing_values, want_key=f.name in key_names)
+        return validate_column(
+            frame[f.name], f, missing_values, want_key=f.name in key_names, want_codes=f.name in checked
+        )
 
     if len(frame) < _POOL_MIN_ROWS or len(present) < 2:
         return {f.name: one(f) for f in present}
