@@ -11,7 +11,7 @@ import quality.validate.frame as validate_module
 from quality.schema import load_schema, load_schema_file
 from quality.validate import validate_frame
 from quality.validate.checks import run_custom_checks
-from quality.validate.constraints import _emptiness_only
+from quality.validate.constraints import _cellwise
 
 FIELDS = [
     {"name": "siret", "type": "string", "constraints": {"required": True, "pattern": "^[0-9 ]+$"}},
@@ -21,6 +21,11 @@ FIELDS = [
     {"name": "d", "type": "date"},
     {"name": "a", "type": "string"},
     {"name": "gps", "type": "geopoint"},
+    {
+        "name": "e",
+        "type": "string",
+        "constraints": {"required": True, "enum": ["x", "y", "zz"], "maxLength": 1, "minLength": 1},
+    },
 ]
 CHECKS = [
     {"name": "french-siret-value", "params": {"column": "siret"}},
@@ -30,13 +35,13 @@ CHECKS = [
     {"name": "french-gps-coordinates", "params": {"column": "gps"}},
 ]
 ROWS = [
-    # siret, n, i, b, d, a, gps
-    ("52499120500013", "1.5", "3", "true", "2020-01-01", "2019/2020", "0.68,47.39"),
-    ("52499120500014", "1_0", "3", "oui", "2020-02-30", "", "47.39,0.68"),
-    ("NA", "NaN", "x", "", "", "", "NA"),
-    ("524 991 205 00013", "-1", "2", "0", "NA", "2020/2019", "200,1"),
-    ("abc", " 7 ", "1", "FALSE", "2021-12-31", "NA", ""),
-    ("52499120500013", "1e400", "1", "1", "2020-01-01", "2019/2020", "0.68,47.39"),
+    # siret, n, i, b, d, a, gps, e
+    ("52499120500013", "1.5", "3", "true", "2020-01-01", "2019/2020", "0.68,47.39", "x"),
+    ("52499120500014", "1_0", "3", "oui", "2020-02-30", "", "47.39,0.68", "zz"),
+    ("NA", "NaN", "x", "", "", "", "NA", "NA"),
+    ("524 991 205 00013", "-1", "2", "0", "NA", "2020/2019", "200,1", ""),
+    ("abc", " 7 ", "1", "FALSE", "2021-12-31", "NA", "", "w"),
+    ("52499120500013", "1e400", "1", "1", "2020-01-01", "2019/2020", "0.68,47.39", "é"),
 ]
 
 
@@ -75,9 +80,19 @@ def test_arrow_and_object_text_get_the_same_verdict(schema) -> None:
     assert result.typed["i"].dtype == "Int64" and result.typed["b"].dtype == "boolean"
     assert not any((r, "a", "year-interval-value") in rules for r in (3, 4, 6))
     # "a" (a plain string) is judged cell by cell, without its distinct values
-    assert _emptiness_only(schema.field("a"), arrow["a"], want_key=False)
+    assert _cellwise(schema.field("a"), arrow["a"], want_key=False)
     assert result.typed["a"].tolist() == ["2019/2020", None, None, "2020/2019", None, "2019/2020"]
     assert (5, "a", "year-interval-value") in rules
+    # "e" too: emptiness, length and enum, in the order the rules are written
+    assert _cellwise(schema.field("e"), arrow["e"], want_key=False)
+    e = result.errors[result.errors.field == "e"]
+    assert list(zip(e.row, e.rule, e.value, strict=True)) == [
+        (3, "maxLength", "zz"),
+        (4, "required", ""),
+        (5, "required", ""),
+        (6, "enum", "w"),
+        (7, "enum", "é"),
+    ]
 
 
 def test_the_thread_pool_changes_nothing(schema, monkeypatch) -> None:

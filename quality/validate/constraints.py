@@ -141,8 +141,8 @@ def validate_column(
     """
     index = col.index
     text = as_text(col)
-    if not want_codes and _emptiness_only(f, text, want_key):
-        return _validate_emptiness(text, f, missing_values)
+    if not want_codes and _cellwise(f, text, want_key):
+        return _validate_cellwise(text, f, missing_values)
     codes, u_all = factorize_text(text)
     u_all = u_all.astype("str")
     k = len(u_all)
@@ -220,13 +220,18 @@ def validate_column(
     return ColumnResult(errors, typed, key, checked, codes, u_checked)
 
 
-def _emptiness_only(f: Field, text: pd.Series, want_key: bool) -> bool:
-    """A plain string field with no rule but ``required``: all that matters is which cells are empty."""
+# Rules Arrow's kernels judge cell by cell as fast as hashing the cells (a pattern is not: RE2 over a
+# million cells costs far more than over the distinct values).
+_CELLWISE_RULES = {"required", "minLength", "maxLength", "enum"}
+
+
+def _cellwise(f: Field, text: pd.Series, want_key: bool) -> bool:
+    """A plain string field whose rules (emptiness, length, enum) Arrow judges cell by cell."""
     return (
         f.type == "string"
         and not f.format
         and not want_key
-        and set(f.constraints) <= {"required"}
+        and set(f.constraints) <= _CELLWISE_RULES
         and isinstance(text.dtype, pd.StringDtype)
         and text.dtype.storage == "pyarrow"
     )
@@ -240,25 +245,37 @@ def _equal_any(arr: pa.ChunkedArray, values: list[str]) -> np.ndarray:
     return found
 
 
-def _validate_emptiness(text: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
-    """:func:`validate_column` for an :func:`_emptiness_only` field, cell by cell in Arrow.
+def _validate_cellwise(text: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
+    """:func:`validate_column` for a :func:`_cellwise` field, the same rules on the cells in Arrow.
 
     Factorising such a column (names, free text: often many distinct values) would cost more than
-    the one verdict it needs; its codes are computed only if the typed values are read.
+    the few verdicts it needs; its codes are computed only if the typed values are read.
     """
     arr = pa.chunked_array(pa.array(text.array))
     blanked = _equal_any(arr, [v for v in missing_values if v != ""])  # missing but not written empty
+    missing = blanked | _equal_any(arr, [""]) if "" in missing_values else blanked
+    verdicts: list[tuple[str, np.ndarray]] = [("required", missing)] if f.required else []
+    for rule, limit in f.constraints.items():
+        if rule not in ("minLength", "maxLength", "enum") or limit is None:
+            continue
+        if rule == "enum":
+            allowed = [a for a in (_constraint_key(v, f) for v in limit) if a is not None]
+            bad = ~pc.is_in(arr, value_set=pa.array(allowed, arr.type)).to_numpy(zero_copy_only=False)
+        else:
+            length = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
+            bad = length < limit if rule == "minLength" else length > limit
+        verdicts.append((rule, bad & ~missing))
     errors: list[pd.DataFrame] = []
-    if f.required:
-        missing = blanked | _equal_any(arr, [""]) if "" in missing_values else blanked
-        if missing.any():
-            pos = np.flatnonzero(missing)
-            shown = np.full(len(pos), "", dtype=object)
-            errors.append(
-                _cell_errors(
-                    text.index.to_numpy()[pos], shown, f.name, "required", rule_suffix(f, "required")
-                )
+    labels = text.index.to_numpy()
+    for rule, bad in verdicts:
+        if bad.any():
+            pos = np.flatnonzero(bad)
+            shown = (
+                np.full(len(pos), "", dtype=object)
+                if rule == "required"
+                else pc.take(arr, pa.array(pos)).to_numpy(zero_copy_only=False)
             )
+            errors.append(_cell_errors(labels[pos], shown, f.name, rule, rule_suffix(f, rule)))
 
     def typed() -> pd.Series:
         codes, u = factorize_text(text)
