@@ -148,7 +148,7 @@ def validate_column(
     k = len(u_all)
     missing_u = u_all.isin(missing_values).to_numpy(bool)
     kept = np.flatnonzero(~missing_u)
-    u = u_all.iloc[kept].reset_index(drop=True)
+    u = u_all if len(kept) == k else u_all.iloc[kept].reset_index(drop=True)
     p = parse_column(u, f) if len(u) else Parsed(np.zeros(0, bool), blank(0), blank(0))
     ok_u = _spread(np.asarray(p.ok, bool), kept, k)
     type_bad_u = ~missing_u & ~ok_u

@@ -89,7 +89,7 @@ def _single_encoded(
 ) -> pd.DataFrame:
     """:func:`single_column` on a column whose codes are known: the cells are reached only where bad."""
     codes_all, uniques = enc.factorised()
-    u = uniques.astype("str")
+    u = uniques if uniques.dtype == "str" else uniques.astype("str")
     judged = np.flatnonzero((u != "").to_numpy(bool))
     if not len(judged):
         return empty_errors()
