@@ -10,8 +10,8 @@ import pytest
 import quality.validate.frame as validate_module
 from quality.schema import load_schema, load_schema_file
 from quality.validate import validate_frame
+from quality.validate.cellwise import cell_validator, validate_number_cells, validate_string_cells
 from quality.validate.checks import run_custom_checks
-from quality.validate.constraints import _cellwise
 
 FIELDS = [
     {"name": "siret", "type": "string", "constraints": {"required": True, "pattern": "^[0-9 ]+$"}},
@@ -80,11 +80,14 @@ def test_arrow_and_object_text_get_the_same_verdict(schema) -> None:
     assert result.typed["i"].dtype == "Int64" and result.typed["b"].dtype == "boolean"
     assert not any((r, "a", "year-interval-value") in rules for r in (3, 4, 6))
     # "a" (a plain string) is judged cell by cell, without its distinct values
-    assert _cellwise(schema.field("a"), arrow["a"], want_key=False)
+    assert cell_validator(schema.field("a"), arrow["a"], False, False) is validate_string_cells
     assert result.typed["a"].tolist() == ["2019/2020", None, None, "2020/2019", None, "2019/2020"]
     assert (5, "a", "year-interval-value") in rules
     # "e" too: emptiness, length and enum, in the order the rules are written
-    assert _cellwise(schema.field("e"), arrow["e"], want_key=False)
+    assert cell_validator(schema.field("e"), arrow["e"], False, False) is validate_string_cells
+    # "n" as well here (its cells all differ, like amounts), not in a frame of repeated values
+    assert cell_validator(schema.field("n"), arrow["n"], False, False) is validate_number_cells
+    assert cell_validator(schema.field("n"), _frame(600, "str")["n"], False, False) is None
     e = result.errors[result.errors.field == "e"]
     assert list(zip(e.row, e.rule, e.value, strict=True)) == [
         (3, "maxLength", "zz"),

@@ -130,19 +130,17 @@ def _spread(per_unique: np.ndarray, kept: np.ndarray, size: int, fill: Any = Fal
 
 
 def validate_column(
-    col: pd.Series, f: Field, missing_values: list[str], want_key: bool = False, want_codes: bool = False
+    col: pd.Series, f: Field, missing_values: list[str], want_key: bool = False
 ) -> ColumnResult:
     """The cells of one column against field ``f``: required, type, constraints, ``unique``.
 
     Every verdict is taken on the distinct values, then the cells are reached through the codes only
     where something is wrong (≈1-2 % of them) or to build what the warehouse gets: one fan-out per
     output, no per-cell mask turned into a pandas object. ``want_key``: the comparable value of each
-    cell is kept (keys); ``want_codes``: the codes are computed even when no rule needs them (checks).
+    cell is kept (keys). Some columns are better judged cell by cell: :mod:`quality.validate.cellwise`.
     """
     index = col.index
     text = as_text(col)
-    if not want_codes and _cellwise(f, text, want_key):
-        return _validate_cellwise(text, f, missing_values)
     codes, u_all = factorize_text(text)
     u_all = u_all.astype("str")
     k = len(u_all)
@@ -218,75 +216,6 @@ def validate_column(
     else:
         u_checked, checked = u_all, text
     return ColumnResult(errors, typed, key, checked, codes, u_checked)
-
-
-# Rules Arrow's kernels judge cell by cell as fast as hashing the cells (a pattern is not: RE2 over a
-# million cells costs far more than over the distinct values).
-_CELLWISE_RULES = {"required", "minLength", "maxLength", "enum"}
-
-
-def _cellwise(f: Field, text: pd.Series, want_key: bool) -> bool:
-    """A plain string field whose rules (emptiness, length, enum) Arrow judges cell by cell."""
-    return (
-        f.type == "string"
-        and not f.format
-        and not want_key
-        and set(f.constraints) <= _CELLWISE_RULES
-        and isinstance(text.dtype, pd.StringDtype)
-        and text.dtype.storage == "pyarrow"
-    )
-
-
-def _equal_any(arr: pa.ChunkedArray, values: list[str]) -> np.ndarray:
-    """Cells equal to one of ``values`` (a few Arrow comparisons: cheaper than hashing every cell)."""
-    found = np.zeros(len(arr), bool)
-    for v in values:
-        found |= pc.equal(arr, pa.scalar(v, arr.type)).to_numpy(zero_copy_only=False)
-    return found
-
-
-def _validate_cellwise(text: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
-    """:func:`validate_column` for a :func:`_cellwise` field, the same rules on the cells in Arrow.
-
-    Factorising such a column (names, free text: often many distinct values) would cost more than
-    the few verdicts it needs; its codes are computed only if the typed values are read.
-    """
-    arr = pa.chunked_array(pa.array(text.array))
-    blanked = _equal_any(arr, [v for v in missing_values if v != ""])  # missing but not written empty
-    missing = blanked | _equal_any(arr, [""]) if "" in missing_values else blanked
-    verdicts: list[tuple[str, np.ndarray]] = [("required", missing)] if f.required else []
-    for rule, limit in f.constraints.items():
-        if rule not in ("minLength", "maxLength", "enum") or limit is None:
-            continue
-        if rule == "enum":
-            allowed = [a for a in (_constraint_key(v, f) for v in limit) if a is not None]
-            bad = ~pc.is_in(arr, value_set=pa.array(allowed, arr.type)).to_numpy(zero_copy_only=False)
-        else:
-            length = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
-            bad = length < limit if rule == "minLength" else length > limit
-        verdicts.append((rule, bad & ~missing))
-    errors: list[pd.DataFrame] = []
-    labels = text.index.to_numpy()
-    for rule, bad in verdicts:
-        if bad.any():
-            pos = np.flatnonzero(bad)
-            shown = (
-                np.full(len(pos), "", dtype=object)
-                if rule == "required"
-                else pc.take(arr, pa.array(pos)).to_numpy(zero_copy_only=False)
-            )
-            errors.append(_cell_errors(labels[pos], shown, f.name, rule, rule_suffix(f, rule)))
-
-    def typed() -> pd.Series:
-        codes, u = factorize_text(text)
-        typed_u = np.where(u.isin(missing_values).to_numpy(bool), None, u.to_numpy(object))
-        return pd.Series(typed_u[codes], index=text.index, dtype=object, copy=False)
-
-    checked = text
-    if blanked.any():
-        emptied = pc.if_else(pa.array(blanked), "", arr)
-        checked = pd.Series(pd.array(emptied, dtype=text.dtype), index=text.index, copy=False)
-    return ColumnResult(errors, typed, None, checked, None, None)
 
 
 def _blanked(text: pd.Series, u_checked: pd.Series, codes: np.ndarray) -> pd.Series:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from quality.schema import Field, TableSchema
 from quality.validate.cells import as_text
+from quality.validate.cellwise import cell_validator
 from quality.validate.checks import run_custom_checks
 from quality.validate.checks.verdicts import Encoded
 from quality.validate.constraints import ColumnResult, key_errors, validate_column
@@ -76,9 +77,11 @@ def _columns(frame: pd.DataFrame, schema: TableSchema, key_names: set[str]) -> d
 
     def one(f: Field) -> ColumnResult:
         missing_values = [str(v) for v in f.descriptor.get("missingValues", schema.missing_values)]
-        return validate_column(
-            frame[f.name], f, missing_values, want_key=f.name in key_names, want_codes=f.name in checked
-        )
+        text, want_key = as_text(frame[f.name]), f.name in key_names
+        cells = cell_validator(f, text, want_key=want_key, want_codes=f.name in checked)
+        if cells is not None:
+            return cells(text, f, missing_values)
+        return validate_column(text, f, missing_values, want_key=want_key)
 
     if len(frame) < _POOL_MIN_ROWS or len(present) < 2:
         return {f.name: one(f) for f in present}
