@@ -145,3 +145,42 @@ def test_typed_is_built_once_on_first_read(schema) -> None:
     assert result.typed is first and list(first.columns) == [f["name"] for f in FIELDS]
     given = Validation(result.errors, first, result.invalid_index)
     assert given.typed is first and not given.valid
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {
+            "name": "x",
+            "type": "number",
+            "constraints": {"required": True, "minimum": -5, "maximum": 50},
+        },
+        {"name": "x", "type": "number", "constraints": {"enum": [1, 2.5, "3"]}},
+        {
+            "name": "x",
+            "type": "string",
+            "constraints": {"required": True, "maxLength": 3, "enum": ["1", "a b"]},
+        },
+    ],
+)
+def test_cell_by_cell_as_by_distinct_values(tmp_path, field) -> None:
+    import numpy as np
+
+    from quality.validate.constraints import validate_column
+
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps({"fields": [field], "missingValues": ["", "NA", "-"]}), encoding="utf-8")
+    f = load_schema_file(path, name="essai-cellule").fields[0]
+    rng = np.random.default_rng(7)
+    alphabet = list("0123456789.-+eE_ ") + ["NaN", "inf", "NA", "", "a", "1e400", "\u00a0", "٣"]
+    cells = ["".join(rng.choice(alphabet, size=rng.integers(0, 6))) for _ in range(3000)]
+    text = pd.Series(cells, dtype="str", index=pd.RangeIndex(2, 3002))
+    by_cell = (validate_number_cells if f.type == "number" else validate_string_cells)(
+        text, f, ["", "NA", "-"]
+    )
+    by_value = validate_column(text, f, ["", "NA", "-"])
+    errors = [pd.concat(r.errors, ignore_index=True) for r in (by_cell, by_value)]
+    assert len(errors[0]) > 100
+    pd.testing.assert_frame_equal(errors[0], errors[1])
+    pd.testing.assert_series_equal(by_cell.typed(), by_value.typed())
+    pd.testing.assert_series_equal(by_cell.checked, by_value.checked)
