@@ -89,11 +89,31 @@ def _checked(text: pd.Series, arr: pa.ChunkedArray, blank: np.ndarray) -> pd.Ser
     return pd.Series(pd.array(emptied, dtype=text.dtype), index=text.index, copy=False)
 
 
+def _missing(arr: pa.ChunkedArray, missing_values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(missing, blanked, byte length) per cell; blanked = missing but not written empty.
+
+    Emptiness is read from the byte lengths (the offsets Arrow already holds), not by comparing text.
+    """
+    nbytes = pc.binary_length(arr).to_numpy(zero_copy_only=False)
+    blanked = _equal_any(arr, [v for v in missing_values if v != ""])
+    missing = blanked | (nbytes == 0) if "" in missing_values else blanked
+    return missing, blanked, nbytes
+
+
+def _too_long(arr: pa.ChunkedArray, nbytes: np.ndarray, limit: float) -> np.ndarray:
+    """Cells of more than ``limit`` code points: only those of more than ``limit`` bytes can be."""
+    bad = np.zeros(len(arr), bool)
+    candidates = np.flatnonzero(nbytes > limit)
+    if len(candidates):
+        length = pc.utf8_length(pc.take(arr, pa.array(candidates))).to_numpy(zero_copy_only=False)
+        bad[candidates] = length > limit
+    return bad
+
+
 def validate_string_cells(text: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
     """A plain string field: emptiness, length (code points) and enum, on the cells."""
     arr = pa.chunked_array(pa.array(text.array))
-    blanked = _equal_any(arr, [v for v in missing_values if v != ""])  # missing but not written empty
-    missing = blanked | _equal_any(arr, [""]) if "" in missing_values else blanked
+    missing, blanked, nbytes = _missing(arr, missing_values)
     verdicts: list[tuple[str, np.ndarray]] = [("required", missing)] if f.required else []
     for rule, limit in f.constraints.items():
         if rule not in ("minLength", "maxLength", "enum") or limit is None:
@@ -101,9 +121,10 @@ def validate_string_cells(text: pd.Series, f: Field, missing_values: list[str]) 
         if rule == "enum":
             allowed = [a for a in (_constraint_key(v, f) for v in limit) if a is not None]
             bad = ~pc.is_in(arr, value_set=pa.array(allowed, arr.type)).to_numpy(zero_copy_only=False)
+        elif rule == "maxLength":
+            bad = _too_long(arr, nbytes, limit)
         else:
-            length = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
-            bad = length < limit if rule == "minLength" else length > limit
+            bad = pc.utf8_length(arr).to_numpy(zero_copy_only=False) < limit
         verdicts.append((rule, bad & ~missing))
 
     def typed() -> pd.Series:
@@ -124,8 +145,7 @@ def validate_number_cells(text: pd.Series, f: Field, missing_values: list[str]) 
     """
     n = len(text)
     arr = pa.chunked_array(pa.array(text.array))
-    blanked = _equal_any(arr, [v for v in missing_values if v != ""])
-    missing = blanked | _equal_any(arr, [""]) if "" in missing_values else blanked
+    missing, blanked, _ = _missing(arr, missing_values)
     stripped = pc.utf8_trim_whitespace(arr)  # what ``str.strip`` does on Arrow strings
     plain = ~missing & pc.match_substring_regex(stripped, f"^{_PLAIN_NUM}$").to_numpy(zero_copy_only=False)
     values = np.full(n, np.nan)
