@@ -17,7 +17,8 @@ def as_text(col: pd.Series) -> pd.Series:
 
 
 def factorize_text(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """(codes, distinct values) of a text column, code -1 for NA, as ``pd.factorize``.
+    """(codes, distinct values) of a text column, code -1 for NA, as ``pd.factorize`` (integer codes,
+    int32 or wider).
 
     Arrow-backed strings (a read frame) are dictionary-encoded by Arrow in C++, which is several times
     faster than pandas' hash table; Arrow gives every chunk the same, final dictionary.
@@ -26,7 +27,10 @@ def factorize_text(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
         encoded = pc.dictionary_encode(pa.array(text.array))
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
         if chunks:
-            codes = np.concatenate([c.indices.fill_null(-1).to_numpy().astype(np.int64) for c in chunks])
+            indices = [c.indices if c.null_count == 0 else c.indices.fill_null(-1) for c in chunks]
+            # int32 as Arrow gives them: a widening copy of a million codes per column costs more
+            # than numpy's cast of the few fancy-index lookups made with them.
+            codes = np.concatenate([i.to_numpy() for i in indices])
             return codes, pd.Series(chunks[-1].dictionary, dtype="str")
     codes, uniques = pd.factorize(text)
     return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from quality.patterns import pattern_matches
 from quality.schema import Field
@@ -107,93 +110,136 @@ class ColumnResult:
     """One column's verdict: its errors, its typed values, and what the keys and custom checks read."""
 
     errors: list[pd.DataFrame]
-    typed: pd.Series
-    key: np.ndarray  # comparable value per cell (None when missing or of the wrong type)
-    text: pd.Series
-    unusable: np.ndarray  # missing or of the wrong type: blank for the custom checks
+    typed: Callable[[], pd.Series]  # built on demand: a strict validation never reads it
+    key: np.ndarray | None  # comparable value per cell (None when missing or wrong type); only when asked
+    checked: pd.Series  # the text with missing and wrong-type cells blanked: what custom checks read
+    codes: np.ndarray | None  # per cell, its position in ``uniques`` (None: judged cell by cell)
+    uniques: pd.Series | None  # the distinct values of ``checked`` (may repeat ``""``)
 
 
-def _cell_errors(
-    rows: pd.Series, text: pd.Series, mask: np.ndarray, field: str, rule: str, suffix
-) -> pd.DataFrame:
-    r, v = rows[mask], text[mask].astype(str)
-    return error_frame(
-        r.to_numpy(), field, rule, v.to_numpy(object), messages(field, r, v, suffix).to_numpy()
-    )
+def _cell_errors(rows: np.ndarray, values: np.ndarray, field: str, rule: str, suffix: Any) -> pd.DataFrame:
+    r, v = pd.Series(rows), pd.Series(values, dtype=object)
+    return error_frame(rows, field, rule, values, messages(field, r, v, suffix).to_numpy())
 
 
-def validate_column(col: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
-    """The cells of one column against field ``f``: required, type, constraints, ``unique``."""
-    n = len(col)
+def _spread(per_unique: np.ndarray, kept: np.ndarray, size: int, fill: Any = False) -> np.ndarray:
+    """Values known on the kept (non-missing) distinct values, laid over all ``size`` of them."""
+    out = np.full(size, fill, dtype=per_unique.dtype if fill is False else object)
+    out[kept] = per_unique
+    return out
+
+
+def validate_column(
+    col: pd.Series, f: Field, missing_values: list[str], want_key: bool = False
+) -> ColumnResult:
+    """The cells of one column against field ``f``: required, type, constraints, ``unique``.
+
+    Every verdict is taken on the distinct values, then the cells are reached through the codes only
+    where something is wrong (≈1-2 % of them) or to build what the warehouse gets: one fan-out per
+    output, no per-cell mask turned into a pandas object. ``want_key``: the comparable value of each
+    cell is kept (keys). Some columns are better judged cell by cell: :mod:`quality.validate.cellwise`.
+    """
     index = col.index
-    rows = pd.Series(index.to_numpy(), index=index)
     text = as_text(col)
-    # Factorise once: every verdict is taken on the distinct values, then spread with the codes.
-    all_codes, u_all = factorize_text(text)
+    codes, u_all = factorize_text(text)
     u_all = u_all.astype("str")
+    k = len(u_all)
     missing_u = u_all.isin(missing_values).to_numpy(bool)
-    missing = missing_u[all_codes]
-    errors: list[pd.DataFrame] = []
-    if f.required and missing.any():
-        errors.append(
-            _cell_errors(
-                rows, text.where(~missing, ""), missing, f.name, "required", rule_suffix(f, "required")
-            )
-        )
-
-    present_pos = np.flatnonzero(~missing)
     kept = np.flatnonzero(~missing_u)
-    remap = np.full(len(u_all), -1, dtype=np.int64)
-    remap[kept] = np.arange(len(kept))
-    codes = remap[all_codes[present_pos]]
-    u = u_all.iloc[kept].reset_index(drop=True)
+    u = u_all if len(kept) == k else u_all.iloc[kept].reset_index(drop=True)
     p = parse_column(u, f) if len(u) else Parsed(np.zeros(0, bool), blank(0), blank(0))
+    ok_u = _spread(np.asarray(p.ok, bool), kept, k)
+    type_bad_u = ~missing_u & ~ok_u
 
+    # (rule, suffix, failing distinct values) in the order the errors were always listed.
     type_rule = "format" if f.type == "string" and f.format else "type"
-    cell_ok = p.ok[codes]
-    type_bad = np.zeros(n, bool)
-    type_bad[present_pos] = ~cell_ok
-    if type_bad.any():
-        errors.append(_cell_errors(rows, text, type_bad, f.name, type_rule, rule_suffix(f, type_rule)))
+    verdicts: list[tuple[str, str, np.ndarray]] = []
+    if f.required and missing_u.any():
+        verdicts.append(("required", rule_suffix(f, "required"), missing_u))
+    verdicts.append((type_rule, rule_suffix(f, type_rule), type_bad_u))
+    for rule, bad in _unique_failures(u, p, f).items():
+        suffix = rule_suffix(f, rule)
+        if p.notes and rule in p.notes:
+            broken = ELEMENT_RULES_FR.get(rule, "une règle du schéma")
+            suffix = f"contient un élément de la liste qui ne respecte pas {broken}."
+        verdicts.append((rule, suffix, _spread(bad, kept, k)))
+    flagged_u = np.zeros(k, bool)
+    for _, _, bad_u in verdicts:
+        flagged_u |= bad_u
+    errors: list[pd.DataFrame] = []
+    if flagged_u.any():
+        pos = np.flatnonzero(flagged_u[codes])
+        pos_codes = codes[pos]
+        labels = index.to_numpy()[pos]
+        for rule, suffix, bad_u in verdicts:
+            hit = bad_u[pos_codes]
+            if hit.any():
+                # a missing value is shown empty ("NA" is a way of writing nothing)
+                shown = (
+                    np.full(int(hit.sum()), "", object)
+                    if rule == "required"
+                    else u_all.iloc[pos_codes[hit]].to_numpy(object)
+                )
+                errors.append(_cell_errors(labels[hit], shown, f.name, rule, suffix))
 
-    for rule, bad_u in _unique_failures(u, p, f).items():
-        cell_bad = np.zeros(n, bool)
-        cell_bad[present_pos] = bad_u[codes]
-        if cell_bad.any():
-            suffix = rule_suffix(f, rule)
-            if p.notes and rule in p.notes:
-                broken = ELEMENT_RULES_FR.get(rule, "une règle du schéma")
-                suffix = f"contient un élément de la liste qui ne respecte pas {broken}."
-            errors.append(_cell_errors(rows, text, cell_bad, f.name, rule, suffix))
-
-    good_pos = present_pos[cell_ok]
-    good_codes = codes[cell_ok]
+    good_u = np.flatnonzero(ok_u)  # distinct values of the right type
+    part = np.flatnonzero(np.asarray(p.ok, bool))  # the same, as positions in the parse
     dtype = TYPED_DTYPES.get(f.type, object)
     if dtype is object:
-        typed_values = np.full(n, None, dtype=object)
-        typed_values[good_pos] = np.asarray(p.typed.to_numpy(object), dtype=object)[good_codes]
-        typed = pd.Series(typed_values, index=index, dtype=object)
-    else:
-        typed = pd.Series(pd.array([None] * n, dtype=dtype), index=index)
-        if len(good_pos):
-            typed.iloc[good_pos] = p.typed.iloc[good_codes].to_numpy()
-    key = np.full(n, None, dtype=object)
-    key[good_pos] = np.asarray(p.key.to_numpy(object), dtype=object)[good_codes]
+        typed_u = np.full(k, None, dtype=object)
+        typed_u[good_u] = np.asarray(p.typed.to_numpy(object), dtype=object)[part]
 
-    if f.constraints.get("unique") and len(good_pos):
-        k = pd.Series(key[good_pos])
-        dup = k.duplicated(keep="first").to_numpy(bool)
-        if dup.any():
-            good_rows = rows.iloc[good_pos]
-            first_row = (
-                pd.Series(good_rows.to_numpy(), index=k.to_numpy()).groupby(level=0, sort=False).first()
-            )
-            firsts = first_row.reindex(k[dup].to_numpy()).astype(str).to_numpy(object)
-            suffix = rule_suffix(f, "unique") + " (déjà présente ligne " + firsts + ")."
-            mask = np.zeros(n, bool)
-            mask[good_pos[dup]] = True
-            errors.append(_cell_errors(rows, text, mask, f.name, "unique", suffix))
-    return ColumnResult(errors, typed, key, text, missing | type_bad)
+        def typed() -> pd.Series:
+            return pd.Series(typed_u[codes], index=index, dtype=object, copy=False)
+    else:
+        at = np.full(k, -1, dtype=np.intp)
+        at[good_u] = part
+        typed_p = pd.Series(p.typed).array
+
+        def typed() -> pd.Series:
+            values = typed_p.take(at[codes], allow_fill=True)
+            return pd.Series(values, index=index, copy=False).astype(dtype)
+
+    key = None
+    if want_key or f.constraints.get("unique"):
+        key_u = np.full(k, None, dtype=object)
+        key_u[good_u] = np.asarray(p.key.to_numpy(object), dtype=object)[part]
+        key = key_u[codes]
+    if f.constraints.get("unique") and len(good_u):
+        errors.extend(_unique_errors(key, ok_u[codes], index, u_all, codes, f))
+
+    # Custom checks say nothing of a missing or wrong-type cell: they read it as "".
+    blank_u = type_bad_u | (missing_u & (u_all != "").to_numpy(bool))
+    if blank_u.any():
+        u_checked = u_all.where(~blank_u, "")
+        checked = _blanked(text, u_checked, codes)
+    else:
+        u_checked, checked = u_all, text
+    return ColumnResult(errors, typed, key, checked, codes, u_checked)
+
+
+def _blanked(text: pd.Series, u_checked: pd.Series, codes: np.ndarray) -> pd.Series:
+    """``text`` rebuilt from its distinct values with some of them blanked (Arrow's take when Arrow)."""
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        taken = pc.take(pa.array(u_checked.array), pa.array(codes))
+        return pd.Series(pd.array(taken, dtype=text.dtype), index=text.index, copy=False)
+    return pd.Series(u_checked.to_numpy(object)[codes], index=text.index, dtype=text.dtype)
+
+
+def _unique_errors(
+    key: np.ndarray, good: np.ndarray, index: pd.Index, u_all: pd.Series, codes: np.ndarray, f: Field
+) -> list[pd.DataFrame]:
+    good_pos = np.flatnonzero(good)
+    k = pd.Series(key[good_pos])
+    dup = k.duplicated(keep="first").to_numpy(bool)
+    if not dup.any():
+        return []
+    labels = index.to_numpy()
+    first_row = pd.Series(labels[good_pos], index=k.to_numpy()).groupby(level=0, sort=False).first()
+    firsts = first_row.reindex(k[dup].to_numpy()).astype(str).to_numpy(object)
+    suffix = rule_suffix(f, "unique") + " (déjà présente ligne " + firsts + ")."
+    pos = good_pos[dup]
+    return [_cell_errors(labels[pos], u_all.iloc[codes[pos]].to_numpy(object), f.name, "unique", suffix)]
 
 
 def key_errors(

@@ -4,31 +4,89 @@ Every cell is text (``""`` or a schema ``missingValues`` entry = empty). The rul
 (the engine behind Validata) so that a file gets the same verdict here as on validata.fr: each column
 against its field (:mod:`quality.validate.constraints`), the composite keys, then the schema's custom
 checks (:mod:`quality.validate.checks`).
+
+Columns are validated in a small thread pool: the heavy steps (Arrow's dictionary encoding and regex
+kernels) release the GIL, so two columns progress at once on two cores.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from quality.schema import TableSchema
+from quality.schema import Field, TableSchema
 from quality.validate.cells import as_text
+from quality.validate.cellwise import cell_validator
 from quality.validate.checks import run_custom_checks
-from quality.validate.constraints import key_errors, validate_column
+from quality.validate.checks.verdicts import Encoded
+from quality.validate.constraints import ColumnResult, key_errors, validate_column
 from quality.validate.messages import empty_errors
 from quality.validate.types import TYPED_DTYPES
 
+# Threads validating columns at once; a small frame is not worth a pool.
+_WORKERS = 2
+_POOL_MIN_ROWS = 50_000
 
-@dataclass(frozen=True)
+
 class Validation:
-    errors: pd.DataFrame
-    typed: pd.DataFrame
-    invalid_index: pd.Index
+    """A frame's verdict: its ``errors``, its ``typed`` values (warehouse dtypes), its invalid rows.
+
+    ``typed`` may be given as a function: it is then built on first read and kept. A strict
+    validation (``validate_file``) never reads it, and a million object cells cost more than the
+    checks themselves; the ingest reads it once.
+    """
+
+    __slots__ = ("_typed", "errors", "invalid_index")
+
+    def __init__(
+        self,
+        errors: pd.DataFrame,
+        typed: pd.DataFrame | Callable[[], pd.DataFrame],
+        invalid_index: pd.Index,
+    ) -> None:
+        self.errors = errors
+        self._typed = typed
+        self.invalid_index = invalid_index
+
+    @property
+    def typed(self) -> pd.DataFrame:
+        if callable(self._typed):
+            self._typed = self._typed()
+        return self._typed
 
     @property
     def valid(self) -> bool:
         return self.errors.empty
+
+
+def _checked_columns(schema: TableSchema) -> set[str]:
+    """Fields a custom check names in its parameters (``column``, ``columns``, ``column2``…)."""
+    names: set[str] = set()
+    for spec in schema.custom_checks:
+        for value in (spec.get("params") or {}).values():
+            names.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+    return names & set(schema.field_names)
+
+
+def _columns(frame: pd.DataFrame, schema: TableSchema, key_names: set[str]) -> dict[str, ColumnResult]:
+    present = [f for f in schema.fields if f.name in frame.columns]
+    # A column a check reads is factorised in the pool, where Arrow's hashing runs beside the rest.
+    checked = _checked_columns(schema)
+
+    def one(f: Field) -> ColumnResult:
+        missing_values = [str(v) for v in f.descriptor.get("missingValues", schema.missing_values)]
+        text, want_key = as_text(frame[f.name]), f.name in key_names
+        cells = cell_validator(f, text, want_key=want_key, want_codes=f.name in checked)
+        if cells is not None:
+            return cells(text, f, missing_values)
+        return validate_column(text, f, missing_values, want_key=want_key)
+
+    if len(frame) < _POOL_MIN_ROWS or len(present) < 2:
+        return {f.name: one(f) for f in present}
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        return dict(zip([f.name for f in present], pool.map(one, present), strict=True))
 
 
 def validate_frame(frame: pd.DataFrame, schema: TableSchema) -> Validation:
@@ -37,33 +95,34 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchema) -> Validation:
     Schema fields absent from the frame are not checked (the structure check reports them), as
     frictionless does with ``schema_sync``; their ``typed`` column is empty.
     """
-    errors: list[pd.DataFrame] = []
-    typed: dict[str, pd.Series] = {}
-    keys: dict[str, pd.Series] = {}
-    blanked: dict[str, pd.Series] = {}
-    for f in schema.fields:
-        if f.name not in frame.columns:
-            dtype = TYPED_DTYPES.get(f.type, object)
-            typed[f.name] = pd.Series([None] * len(frame), index=frame.index, dtype=dtype)
-            continue
-        col = frame[f.name]
-        missing_values = [str(v) for v in f.descriptor.get("missingValues", schema.missing_values)]
-        res = validate_column(col, f, missing_values)
-        errors.extend(res.errors)
-        typed[f.name] = res.typed
-        keys[f.name] = pd.Series(res.key, index=frame.index, dtype=object)
-        blanked[f.name] = res.text.where(~res.unusable, "") if res.unusable.any() else res.text
-
     key_specs = [("primary-key", schema.primary_key, False)] if schema.primary_key else []
     key_specs += [("unique-keys", names, True) for names in schema.unique_keys]
+    key_names = {n for _, names, _ in key_specs for n in names or []}
+    results = _columns(frame, schema, key_names)
+
+    errors: list[pd.DataFrame] = [
+        e for f in schema.fields if f.name in results for e in results[f.name].errors
+    ]
+
+    def typed() -> pd.DataFrame:
+        columns: dict[str, pd.Series] = {}
+        for f in schema.fields:
+            if f.name in results:
+                columns[f.name] = results[f.name].typed()
+            else:
+                dtype = TYPED_DTYPES.get(f.type, object)
+                columns[f.name] = pd.Series([None] * len(frame), index=frame.index, dtype=dtype)
+        return pd.DataFrame(columns, index=frame.index, copy=False)
+
     for rule, names, skip_any_null in key_specs:
-        if names and all(n in keys for n in names):
-            k = pd.DataFrame({n: keys[n] for n in names})
+        if names and all(n in results for n in names):
+            k = pd.DataFrame({n: pd.Series(results[n].key, index=frame.index, dtype=object) for n in names})
             t = pd.DataFrame({n: as_text(frame[n]) for n in names})
             errors.append(key_errors(k, t, names, rule, skip_any_null))
 
-    check_frame = pd.DataFrame(blanked, index=frame.index)
-    errors.append(run_custom_checks(check_frame, schema))
+    check_frame = pd.DataFrame({n: r.checked for n, r in results.items()}, index=frame.index, copy=False)
+    encoded = {n: Encoded(r.checked, r.codes, r.uniques) for n, r in results.items()}
+    errors.append(run_custom_checks(check_frame, schema, encoded))
 
     errors = [e for e in errors if not e.empty]
     all_errors = pd.concat(errors, ignore_index=True) if errors else empty_errors()
@@ -73,7 +132,6 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchema) -> Validation:
         all_errors = (
             all_errors.sort_values(["row", "_f"], kind="stable").drop(columns="_f").reset_index(drop=True)
         )
-    typed_frame = pd.DataFrame(typed, index=frame.index)
     invalid = pd.Index(pd.unique(all_errors["row"])) if not all_errors.empty else frame.index[:0]
     invalid = frame.index[frame.index.isin(invalid)]
-    return Validation(errors=all_errors, typed=typed_frame, invalid_index=invalid)
+    return Validation(errors=all_errors, typed=typed, invalid_index=invalid)

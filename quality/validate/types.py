@@ -19,6 +19,8 @@ from typing import Any
 import frictionless
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from quality.schema import Field
 
@@ -31,6 +33,7 @@ _NUM = (
     rf"[+-]?(?:(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:e[+-]?{_DIGITS})?"
     r"|inf(?:inity)?|s?nan[0-9]*)"
 )
+_PLAIN_NUM = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _INT = r"[+-]?[0-9](?:_?[0-9])*"
 _NOT_BARE = r"((^[^-\d]*)|(\D*$))"
 _TZ = r"(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?"
@@ -91,22 +94,32 @@ def _number_text(u: pd.Series, f: Field) -> tuple[pd.Series, np.ndarray]:
 def _parse_number(u: pd.Series, f: Field) -> Parsed:
     s, bad = _number_text(u, f)
     ok = _match(s, _NUM, re.IGNORECASE) & ~bad
-    clean = (
-        s.where(ok, "nan")
-        .str.replace("_", "", regex=False)
-        .str.replace(r"(?i)^([+-]?)s?nan\d*$", "nan", regex=True)
-    )
-    values = pd.to_numeric(clean, errors="coerce").astype("float64")
+    # Most numbers are plain decimals, which Arrow's cast reads like Python's float (correctly
+    # rounded), without a Python object each; the rarer spellings (``1_000``, ``NaN``) go through pandas.
+    plain = ok & _match(s, _PLAIN_NUM)
+    rest = ok & ~plain
+    values = np.full(len(u), np.nan)
+    exact = np.full(len(u), None, dtype=object)
+    if plain.any():
+        text = pa.array(s[plain].array)
+        values[plain] = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+        exact[plain] = text.to_numpy(zero_copy_only=False)
+    if rest.any():
+        clean = (
+            s[rest].str.replace("_", "", regex=False).str.replace(r"(?i)^([+-]?)s?nan\d*$", "nan", regex=True)
+        )
+        values[rest] = pd.to_numeric(clean, errors="coerce").astype("float64").to_numpy(float)
+        exact[rest] = clean.to_numpy(object)
     # NaN and ±Infinity are numbers for Table Schema, but no shipped schema means them (an amount, a
     # power, a coordinate) and they are what a spreadsheet or pandas writes for a missing or broken
     # value; 1e400 overflows a double. They are quarantined rather than stored as NULL or ∞ by
     # accident (an intentional difference from frictionless, which accepts them).
-    ok &= np.isfinite(values.to_numpy(float))
+    ok &= np.isfinite(values)
     values[~ok] = np.nan
+    exact[~ok] = None
     # The warehouse gets the number as written (numeric keeps every digit): a float64 would turn
     # 43.634191940000001 into 43.63419194. Bounds and uniqueness compare the float key.
-    exact = clean.where(ok, None).astype(object)
-    return Parsed(ok, exact, values)
+    return Parsed(ok, pd.Series(exact, dtype=object), pd.Series(values))
 
 
 def _parse_integer(u: pd.Series, f: Field) -> Parsed:

@@ -119,6 +119,6 @@ def sum_columns_value(frame: pd.DataFrame, schema: TableSchema, params: dict[str
 def one_of_required(frame: pd.DataFrame, schema: TableSchema, params: dict[str, Any]) -> pd.DataFrame:
     c1, c2 = params["column1"], params["column2"]
     bad = ~(filled(frame, c1) | filled(frame, c2)).to_numpy(bool)
-    values = pd.Series("", index=frame.index)
+    values = pd.Series(np.full(len(frame), "", dtype=object), index=frame.index, dtype=object, copy=False)
     text = f"au moins une des colonnes « {c1} » ou « {c2} » doit être renseignée."
     return row_errors(frame, bad, c1, "one-of-required", values, text)

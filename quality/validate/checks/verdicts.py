@@ -2,13 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from quality.validate.cells import factorize_text
 from quality.validate.messages import empty_errors, error_frame, messages
+
+
+@dataclass
+class Encoded:
+    """A column the validator has factorised: ``column`` is ``uniques`` taken at ``codes``.
+
+    A column the validator judged cell by cell comes without codes: they are computed on the first
+    check that needs them, then kept for the next one.
+    """
+
+    column: pd.Series
+    codes: np.ndarray | None
+    uniques: pd.Series | None
+
+    def factorised(self) -> tuple[np.ndarray, pd.Series]:
+        if self.codes is None or self.uniques is None:
+            self.codes, self.uniques = factorize_text(self.column)
+        return self.codes, self.uniques
+
+
+# The columns of the frame being checked that come with their codes (set by ``run_custom_checks``):
+# a check then judges the distinct values without factorising a million cells again.
+_ENCODED: ContextVar[Mapping[str, Encoded] | None] = ContextVar("encoded", default=None)
+
+
+@contextmanager
+def encoded_columns(encoded: Mapping[str, Encoded] | None) -> Iterator[None]:
+    token = _ENCODED.set(encoded)
+    try:
+        yield
+    finally:
+        _ENCODED.reset(token)
+
+
+def _known_codes(col: pd.Series, column: str) -> Encoded | None:
+    """The codes of ``col`` if it is the very column the validator encoded (same array), else None."""
+    enc = (_ENCODED.get() or {}).get(column)
+    return enc if enc is not None and enc.column.array is col.array else None
 
 
 def filled(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -24,6 +65,9 @@ def single_column(
     if column not in frame.columns:
         return empty_errors()
     col = frame[column]
+    enc = _known_codes(col, column)
+    if enc is not None:
+        return _single_encoded(col, enc, column, rule, bad_of, suffix)
     values = col[col != ""]
     if values.empty:
         return empty_errors()
@@ -38,6 +82,33 @@ def single_column(
     text = suffix if isinstance(suffix, str) else pd.Series(bad_u[codes][bad])
     msg = messages(column, rows, v, text if isinstance(text, str) else text.to_numpy(object))
     return error_frame(rows.to_numpy(), column, rule, v.to_numpy(), msg.to_numpy())
+
+
+def _single_encoded(
+    col: pd.Series, enc: Encoded, column: str, rule: str, bad_of: Callable[[pd.Series], np.ndarray], suffix
+) -> pd.DataFrame:
+    """:func:`single_column` on a column whose codes are known: the cells are reached only where bad."""
+    codes_all, uniques = enc.factorised()
+    u = uniques if uniques.dtype == "str" else uniques.astype("str")
+    judged = np.flatnonzero((u != "").to_numpy(bool))
+    if not len(judged):
+        return empty_errors()
+    verdict = np.asarray(bad_of(u.iloc[judged].reset_index(drop=True)))
+    as_text = verdict.dtype != bool
+    bad_u = np.zeros(len(u), bool)
+    bad_u[judged] = verdict != "" if as_text else verdict
+    if not bad_u.any():
+        return empty_errors()
+    pos = np.flatnonzero(bad_u[codes_all])
+    codes = codes_all[pos]
+    labels = col.index.to_numpy()[pos]
+    values = u.to_numpy(object)[codes]
+    if as_text:
+        text_u = np.full(len(u), "", dtype=object)
+        text_u[judged] = verdict
+        suffix = text_u[codes]
+    msg = messages(column, pd.Series(labels), pd.Series(values, dtype=object), suffix)
+    return error_frame(labels, column, rule, values, msg.to_numpy())
 
 
 def row_errors(
