@@ -9,6 +9,9 @@ otherwise they live in memory (see ``run_pending``).
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from assets.outputs import OUTPUT_KEYS, build_output_assets
 from assets.producer import build_dataset_assets, harvest_request, pending_files
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
+from quality.gate import LIBRARY as GATE_LIBRARY
 from resources.harvest import Harvested
 from resources.harvest.probe import probe_feeds
 from resources.harvest.resource import Harvester, Prefetched
@@ -98,6 +102,9 @@ def run_pending(
     asks for every run to be recorded.
     """
     console = console or Console()
+    # The quality gate's library takes seconds to import, almost all of it while partitions are
+    # ingested and this thread waits on PostgreSQL: it is imported meanwhile, before the first gate.
+    gate_library = _import_in_background(GATE_LIBRARY)
     resources = platform_resources(home)
     store, warehouse = resources["store"], resources["warehouse"]
     warehouse.setup()
@@ -229,7 +236,21 @@ def run_pending(
     if outputs_due and not write_outputs(registry, resources, instance):
         outcome.failed.append("territoire (catalogue et tableau de bord)")
     outcome.holds = warehouse.holds()
+    # A run that published nothing still lets the import end: no thread outlives the run.
+    gate_library.join()
     return outcome
+
+
+def _import_in_background(module: str) -> threading.Thread:
+    """Import ``module`` in a daemon thread; a failure is left to the import that needs it."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
+    thread.start()
+    return thread
 
 
 def write_outputs(registry: Registry, resources: dict, instance: dg.DagsterInstance) -> bool:
