@@ -27,7 +27,7 @@ from assets.outputs import OUTPUT_KEYS, build_output_assets
 from assets.producer import build_dataset_assets, harvest_request, pending_files
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
-from quality.gate import LIBRARY as GATE_LIBRARY
+from quality.gate import LIBRARIES as GATE_LIBRARIES
 from resources.harvest import Harvested
 from resources.harvest.probe import probe_feeds
 from resources.harvest.resource import Harvester, Prefetched
@@ -104,7 +104,7 @@ def run_pending(
     console = console or Console()
     # The quality gate's library takes seconds to import, almost all of it while partitions are
     # ingested and this thread waits on PostgreSQL: it is imported meanwhile, before the first gate.
-    gate_library = _import_in_background(GATE_LIBRARY)
+    gate_libraries = _import_in_background(*GATE_LIBRARIES)
     resources = platform_resources(home)
     store, warehouse = resources["store"], resources["warehouse"]
     warehouse.setup()
@@ -237,18 +237,19 @@ def run_pending(
         outcome.failed.append("territoire (catalogue et tableau de bord)")
     outcome.holds = warehouse.holds()
     # A run that published nothing still lets the import end: no thread outlives the run.
-    gate_library.join()
+    gate_libraries.join()
     return outcome
 
 
-def _import_in_background(module: str) -> threading.Thread:
-    """Import ``module`` in a daemon thread; a failure is left to the import that needs it."""
+def _import_in_background(*modules: str) -> threading.Thread:
+    """Import ``modules`` in a daemon thread; a failure is left to the import that needs it."""
 
     def load() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
+        for module in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
 
-    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
+    thread = threading.Thread(target=load, name=f"import {', '.join(modules)}", daemon=True)
     thread.start()
     return thread
 

@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from quality.schema import TableSchema
 
 DEFAULT_GEOMETRY_COLUMN = "geom"
-# The library the gate runs on, named for callers that import it ahead of time (``territoire run``
-# does, in the background, while partitions are ingested).
-LIBRARY = "great_expectations"
+# What the gate imports when it runs (seconds), named for callers that import it ahead of time
+# (``territoire run`` does, in the background, while partitions are ingested).
+LIBRARIES = ("geoalchemy2", "great_expectations")
 # Enough offending values for a person to recognise the problem, few enough to keep reports light.
 _SAMPLE = 20
 
@@ -311,7 +311,7 @@ def _dispose(source) -> None:
 
 __all__ = [
     "DEFAULT_GEOMETRY_COLUMN",
-    "LIBRARY",
+    "LIBRARIES",
     "ExpectationOutcome",
     "GateResult",
     "PlannedExpectation",
