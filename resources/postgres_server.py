@@ -252,11 +252,17 @@ def _init_if_missing(bin_dir: Path, base: Path) -> None:
 
 
 def _still_running(base: Path, port: int) -> bool:
-    """Whether the cluster this process found running still looks so: its pid file is there and
-    something listens on its port. A stopped or removed cluster fails this and is started again;
-    anything subtler (a crashed server's stale pid file and a port taken by another) shows at
-    connection."""
-    return (base / "data" / "postmaster.pid").exists() and not _port_is_free(port)
+    """Whether the cluster this process found running still looks so: its pid file is there, its
+    port is still the one remembered and something listens on it. A stopped or removed cluster
+    fails this and is started again; anything subtler (a crashed server's stale pid file and its
+    port taken by another program) shows at connection."""
+    port_file = base / "port"
+    return (
+        (base / "data" / "postmaster.pid").exists()
+        and port_file.exists()
+        and port_file.read_text().strip() == str(port)
+        and not _port_is_free(port)
+    )
 
 
 def stop_server(home: Path | str) -> None:
