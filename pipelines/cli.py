@@ -329,8 +329,8 @@ def demo(
     from pipelines.demo import generate_demo
     from pipelines.feeds import write_demo_feeds
 
-    # The embedded cluster's initdb (seconds, mostly disk) runs meanwhile, so `territoire run` after
-    # the demo only starts the server.
+    # The embedded cluster's initdb (1-2 s, part of it waiting on the disk) runs meanwhile, so
+    # `territoire run` after the demo only starts the server.
     cluster = _init_cluster_in_background()
     try:
         registry = _registry()

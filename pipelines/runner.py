@@ -102,8 +102,9 @@ def run_pending(
     asks for every run to be recorded.
     """
     console = console or Console()
-    # The quality gate's library takes seconds to import, almost all of it while partitions are
-    # ingested and this thread waits on PostgreSQL: it is imported meanwhile, before the first gate.
+    # The quality gate's library takes seconds to import: a thread imports it while the first
+    # partitions are ingested, in the time this one spends waiting on PostgreSQL and on a free core,
+    # so the first gate finds it loaded.
     gate_libraries = _import_in_background(*GATE_LIBRARIES)
     resources = platform_resources(home)
     store, warehouse = resources["store"], resources["warehouse"]

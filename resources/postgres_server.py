@@ -40,7 +40,7 @@ PACKAGES_HINT = "apt-get install postgresql-15 postgresql-15-postgis-3 postgresq
 
 # The URL of each cluster this process already made sure of: ``territoire run`` builds a warehouse
 # resource for each of its dozens of Dagster runs, and each asked again (``pg_ctl status``, two
-# connections, ~50 ms) for a server it had just found running.
+# connections: tens of ms) for a server it had just found running.
 _READY: dict[Path, tuple[str, int]] = {}
 
 
@@ -234,8 +234,8 @@ def ensure_server(home: Path | str) -> str:
 def init_cluster(home: Path | str) -> None:
     """Initialise the cluster under ``home/postgres`` if there is none yet, without starting it.
 
-    ``initdb`` takes a second or two, mostly waiting on the disk: ``territoire demo`` has it done
-    while it writes the demo files, so the first ``territoire run`` only starts the server.
+    ``initdb`` takes a second or two, part of it waiting on the disk: ``territoire demo`` has it
+    done while it writes the demo files, so the first ``territoire run`` only starts the server.
     """
     bin_dir = _bin_dir()
     base = Path(home).resolve() / "postgres"
