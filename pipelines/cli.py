@@ -329,16 +329,44 @@ def demo(
     from pipelines.demo import generate_demo
     from pipelines.feeds import write_demo_feeds
 
-    registry = _registry()
-    inbox = _home() / "inbox"
-    producers = [p.model_dump() for p in registry.producers]
-    files = generate_demo(inbox, producers, seed=seed)
-    console.print(f"{len(files)} fichiers de démonstration déposés dans {inbox}")
-    write_demo_feeds(_home() / "feeds", seed=seed)
-    console.print(
-        "Flux des opérateurs de démonstration (HTTP, CKAN, OpenDataSoft, WFS, GTFS, SQL) : "
-        f"{_home() / 'feeds'}"
-    )
+    # The embedded cluster's initdb (1-2 s, part of it waiting on the disk) runs meanwhile, so
+    # `territoire run` after the demo only starts the server.
+    cluster = _init_cluster_in_background()
+    try:
+        registry = _registry()
+        inbox = _home() / "inbox"
+        producers = [p.model_dump() for p in registry.producers]
+        files = generate_demo(inbox, producers, seed=seed)
+        console.print(f"{len(files)} fichiers de démonstration déposés dans {inbox}")
+        write_demo_feeds(_home() / "feeds", seed=seed)
+        console.print(
+            "Flux des opérateurs de démonstration (HTTP, CKAN, OpenDataSoft, WFS, GTFS, SQL) : "
+            f"{_home() / 'feeds'}"
+        )
+    finally:
+        if cluster is not None:
+            cluster.join()
+
+
+def _init_cluster_in_background() -> Any:
+    """A thread initialising the embedded cluster under the home, when the home uses one (no
+    ``TERRITOIRE_WAREHOUSE_URL``). Its failure is left to ``territoire run``, which starts the
+    cluster and says in French what is missing."""
+    if os.environ.get("TERRITOIRE_WAREHOUSE_URL"):
+        return None
+    import threading
+
+    from resources.postgres_server import init_cluster
+
+    def init() -> None:
+        try:
+            init_cluster(_home())
+        except Exception:  # noqa: BLE001 - PostgreSQL missing, initdb refused: `run` reports it
+            pass
+
+    thread = threading.Thread(target=init, name="initdb", daemon=True)
+    thread.start()
+    return thread
 
 
 @app.command()

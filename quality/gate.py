@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from quality.schema import TableSchema
 
 DEFAULT_GEOMETRY_COLUMN = "geom"
+# What the gate imports when it runs (seconds), named for callers that import it ahead of time
+# (``territoire run`` does, in the background, while partitions are ingested).
+LIBRARIES = ("geoalchemy2", "great_expectations")
 # Enough offending values for a person to recognise the problem, few enough to keep reports light.
 _SAMPLE = 20
 
@@ -308,6 +311,7 @@ def _dispose(source) -> None:
 
 __all__ = [
     "DEFAULT_GEOMETRY_COLUMN",
+    "LIBRARIES",
     "ExpectationOutcome",
     "GateResult",
     "PlannedExpectation",

@@ -2,7 +2,8 @@
 
 ``ensure_server(home)`` initialises a cluster under ``home/postgres/`` on first use, starts it if it is
 not running and returns a SQLAlchemy URL of its ``territoire`` database (PostGIS enabled).
-``stop_server(home)`` stops it. Production points ``TERRITOIRE_WAREHOUSE_URL`` at a real server instead.
+``stop_server(home)`` stops it; ``init_cluster(home)`` only initialises it. Production points
+``TERRITOIRE_WAREHOUSE_URL`` at a real server instead.
 
 Layout of ``home/postgres/``: ``data/`` (the cluster), ``run/`` (unix socket), ``port`` (the TCP port
 on 127.0.0.1 chosen at first start), ``password`` (the superuser's password, mode 0600), ``server.log``,
@@ -35,6 +36,12 @@ SUPERUSER = "postgres"
 SYSTEM_USER = "postgres"
 PG_ROOT = Path("/usr/lib/postgresql")
 PACKAGES_HINT = "apt-get install postgresql-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts"
+
+
+# The URL of each cluster this process already made sure of: ``territoire run`` builds a warehouse
+# resource for each of its dozens of Dagster runs, and each asked again (``pg_ctl status``, two
+# connections: tens of ms) for a server it had just found running.
+_READY: dict[Path, tuple[str, int]] = {}
 
 
 class PostgresNotAvailable(RuntimeError):
@@ -205,21 +212,57 @@ def ensure_server(home: Path | str) -> str:
     The URL is ``postgresql+psycopg://postgres:<password>@127.0.0.1:<port>/territoire``; the
     password lives in ``home/postgres/password`` (0600) — mask it before logging the URL.
     """
-    bin_dir = _bin_dir()
     base = Path(home).resolve() / "postgres"
+    known = _READY.get(base)
+    if known is not None and _still_running(base, known[1]):
+        return known[0]
+    bin_dir = _bin_dir()
     base.mkdir(parents=True, exist_ok=True)
     with _locked(base):
-        if not (base / "data" / "PG_VERSION").exists():
-            if (base / "data").exists():
-                shutil.rmtree(base / "data")  # a half-made cluster from an interrupted initdb
-            _initdb(bin_dir, base)
+        _init_if_missing(bin_dir, base)
         if _running(bin_dir, base / "data"):
             port = int((base / "port").read_text())
         else:
             port = _start(bin_dir, base)
         password = (base / "password").read_text().strip()
         _ensure_database({"host": "127.0.0.1", "port": port, "user": SUPERUSER, "password": password})
-    return f"postgresql+psycopg://{SUPERUSER}:{password}@127.0.0.1:{port}/{DATABASE}"
+    url = f"postgresql+psycopg://{SUPERUSER}:{password}@127.0.0.1:{port}/{DATABASE}"
+    _READY[base] = (url, port)
+    return url
+
+
+def init_cluster(home: Path | str) -> None:
+    """Initialise the cluster under ``home/postgres`` if there is none yet, without starting it.
+
+    ``initdb`` takes a second or two, part of it waiting on the disk: ``territoire demo`` has it
+    done while it writes the demo files, so the first ``territoire run`` only starts the server.
+    """
+    bin_dir = _bin_dir()
+    base = Path(home).resolve() / "postgres"
+    base.mkdir(parents=True, exist_ok=True)
+    with _locked(base):
+        _init_if_missing(bin_dir, base)
+
+
+def _init_if_missing(bin_dir: Path, base: Path) -> None:
+    if not (base / "data" / "PG_VERSION").exists():
+        if (base / "data").exists():
+            shutil.rmtree(base / "data")  # a half-made cluster from an interrupted initdb
+        _initdb(bin_dir, base)
+
+
+def _still_running(base: Path, port: int) -> bool:
+    """Whether the cluster this process found running still looks so: its pid file is there, its
+    port is still the one remembered and something listens on it. A stopped or removed cluster
+    fails this and is started again; anything subtler (a crashed server's stale pid file and its
+    port taken by another program) shows at connection."""
+    port_file = base / "port"
+    return (
+        (base / "data" / "postmaster.pid").exists()
+        and port_file.exists()
+        and port_file.read_text().strip() == str(port)
+        and not _port_is_free(port)
+    )
 
 
 def stop_server(home: Path | str) -> None:
@@ -227,6 +270,7 @@ def stop_server(home: Path | str) -> None:
     base = Path(home).resolve() / "postgres"
     if not (base / "data" / "PG_VERSION").exists():
         return
+    _READY.pop(base, None)
     bin_dir = _bin_dir()
     with _locked(base):
         if _running(bin_dir, base / "data"):

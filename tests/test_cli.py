@@ -253,3 +253,23 @@ def test_validate_json_prints_only_json_on_stdout(tmp_path):
     records = json.loads(done.stdout)
     assert records and all({"row", "field", "rule", "message"} <= set(r) for r in records)
     assert "WARNING" in done.stderr and "WARNING" not in done.stdout
+
+
+def test_demo_initialises_the_embedded_cluster_without_starting_it(env, monkeypatch):
+    from resources.postgres_server import stop_server
+
+    monkeypatch.delenv("TERRITOIRE_WAREHOUSE_URL", raising=False)
+    try:
+        result = runner.invoke(app, ["demo"])
+        assert result.exit_code == 0, result.output
+        assert (env / "postgres" / "data" / "PG_VERSION").exists()
+        assert not (env / "postgres" / "data" / "postmaster.pid").exists()
+    finally:
+        stop_server(env)
+
+
+def test_demo_with_a_warehouse_url_makes_no_cluster(env, monkeypatch, pg_url):
+    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", pg_url)
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert not (env / "postgres").exists()

@@ -50,3 +50,34 @@ def test_missing_postgresql_is_explained(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(PostgresNotAvailable, match="postgresql-15-postgis-3") as caught:
         ensure_server(tmp_path / "home")
     assert "n'est pas installé" in str(caught.value)
+
+
+def test_a_cluster_found_running_is_not_asked_again_until_it_stops(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    calls: list[list[str]] = []
+    real_run = postgres_server._run
+
+    def counting_run(args, check=True):
+        calls.append([str(a) for a in args])
+        return real_run(args, check)
+
+    monkeypatch.setattr(postgres_server, "_run", counting_run)
+    try:
+        postgres_server.init_cluster(home)  # initdb only: nothing started
+        assert (home / "postgres" / "data" / "PG_VERSION").exists()
+        assert not (home / "postgres" / "data" / "postmaster.pid").exists()
+        url = ensure_server(home)
+        calls.clear()
+        assert ensure_server(home) == url
+        assert calls == []  # the second time: no pg_ctl
+        stop_server(home)
+        calls.clear()
+        assert ensure_server(home) == url  # stopped: started again
+        assert any("start" in c for c in calls)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+        engine.dispose()
+    finally:
+        stop_server(home)
