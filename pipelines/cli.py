@@ -588,6 +588,9 @@ def _run_everything(dataset: str | None, producer: str | None, history: bool, lo
         console=console.real,
         history=history,
         downloads=lookout.downloads if lookout is not None else None,
+        # A second process takes half the drops when there are enough (pipelines/partition_run.py);
+        # the console script's main module is guarded, as the spawned process needs.
+        helper=None,
     )
 
 

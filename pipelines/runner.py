@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import threading
+from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import Future, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,15 @@ from rich.progress import Progress
 from assets.keys import asset_key, source_host
 from assets.outputs import OUTPUT_KEYS, build_output_assets
 from assets.producer import build_dataset_assets, harvest_request, pending_files
+from pipelines.partition_run import (
+    MIN_SHARED_PARTITIONS,
+    QUIET,
+    PartitionResult,
+    helper_pool,
+    run_in_helper,
+    run_partition,
+    step_error,
+)
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
 from quality.gate import LIBRARIES as GATE_LIBRARIES
@@ -34,9 +45,6 @@ from resources.harvest.resource import Harvester, Prefetched
 from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
-
-# The console shows progress and the final table; failures are summarised by the CLI, not Dagster's log.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -52,6 +60,8 @@ class RunOutcome:
     # What the run's reconciliation rewrote: "<dataset> : why" and the batch reports written again.
     repaired: list[str] = field(default_factory=list)
     failed_batches: list[dict] = field(default_factory=list)
+    # Partitions the helper process ran (pipelines/partition_run.py).
+    helper_partitions: int = 0
 
 
 def platform_resources(home: Path) -> dict:
@@ -85,6 +95,7 @@ def run_pending(
     console: Console | None = None,
     history: bool = False,
     downloads: Mapping[tuple[str, str], Future] | None = None,
+    helper: bool | None = False,
 ) -> RunOutcome:
     """``history`` records the runs in the instance under ``DAGSTER_HOME`` so the UI shows them; it
     costs about a second of SQLite writes per partition run, so the default keeps them in memory
@@ -100,6 +111,10 @@ def run_pending(
     ``downloads`` are those already asked for (``pipelines/pending.py``, one future per partition). A
     feed that answers unchanged (304, same sha256) makes no batch, hence no run, unless ``history``
     asks for every run to be recorded.
+
+    ``helper`` shares the drops with a second process (``pipelines/partition_run.py``); ``None`` lets
+    the run decide (enough drops and a free core). The caller's main module must be import-safe
+    (``if __name__ == "__main__"``), as any spawned process requires: the command line's is.
     """
     console = console or Console()
     # The quality gate's library takes seconds to import: a thread imports it while the first
@@ -144,37 +159,57 @@ def run_pending(
         resources["harvester"].policy(),
     )
 
+    def tags_of(d: Dataset, partition: str) -> dict[str, str]:
+        return {"territoire/partition": f"{d.id}/{partition}"} | (
+            {HOST_TAG: harvested[(d.id, partition)]} if (d.id, partition) in harvested else {}
+        )
+
     def ingest(d: Dataset, partition: str, fetched: Harvested | BaseException | None = None) -> None:
         progress.update(task, description=escape(f"{d.id} / {partition}"))
-        result = dg.materialize(
-            assets[d.id],
-            selection=[asset_key(d, "harvested"), asset_key(d, "harmonised")],
-            partition_key=partition,
-            instance=instance,
-            resources=resources if fetched is None else {**resources, "harvester": Prefetched(fetched)},
-            raise_on_error=False,
-            run_config=QUIET,
-            tags={"territoire/partition": f"{d.id}/{partition}"}
-            | ({HOST_TAG: harvested[(d.id, partition)]} if (d.id, partition) in harvested else {}),
+        record(
+            d,
+            partition,
+            run_partition(
+                registry,
+                d,
+                partition,
+                assets=assets[d.id],
+                instance=instance,
+                resources=resources if fetched is None else {**resources, "harvester": Prefetched(fetched)},
+                tags=tags_of(d, partition),
+            ),
         )
+
+    def run_here(d: Dataset, partition: str) -> PartitionResult:
+        progress.update(task, description=escape(f"{d.id} / {partition}"))
+        result = run_partition(
+            registry,
+            d,
+            partition,
+            assets=assets[d.id],
+            instance=instance,
+            resources=resources,
+            tags=tags_of(d, partition),
+        )
+        progress.advance(task)
+        return result
+
+    def record(d: Dataset, partition: str, result: PartitionResult) -> None:
         if not result.success:
             record_failure(d, partition, result)
-        for event in result.get_asset_materialization_events():
-            meta = event.materialization.metadata
-            if event.asset_key == asset_key(d, "harmonised") and meta.get("new_batches", 0).value:
-                rows = _batch_rows(d, partition, meta)
-                changed[d.id] = changed[d.id] or any(r["status"] != "failed" for r in rows)
-                outcome.batches += rows
-                outcome.failed_batches += [r for r in rows if r["status"] == "failed"]
+        if result.pid != os.getpid():
+            outcome.helper_partitions += 1
+        changed[d.id] = changed[d.id] or any(r["status"] != "failed" for r in result.rows)
+        outcome.batches += result.rows
+        outcome.failed_batches += [r for r in result.rows if r["status"] == "failed"]
 
-    def record_failure(d: Dataset, partition: str, result: dg.ExecuteInProcessResult) -> None:
-        error = _step_error(result)
-        if error is not None and error.cls_name == "FailedBatches":
+    def record_failure(d: Dataset, partition: str, result: PartitionResult) -> None:
+        if result.error_class == "FailedBatches":
             # Files the platform failed on: recorded as failed batches, listed by the CLI.
             outcome.failed.append(f"{d.id}/{partition}")
-        elif error is not None and error.cls_name == "HarvestError":
+        elif result.error_class == "HarvestError":
             # A producer's feed down or broken: its partition fails, the platform did not.
-            outcome.harvest_failures.append(f"{d.id}/{partition} : {error.message.strip()}")
+            outcome.harvest_failures.append(f"{d.id}/{partition} : {result.error_message.strip()}")
         else:
             outcome.failed.append(f"{d.id}/{partition}")
             console.print(
@@ -207,19 +242,63 @@ def run_pending(
         outputs_due = outputs_due or result.success
         if result.success:
             outcome.published.append(d.id)
-        elif (error := _step_error(result)) is not None and error.cls_name == "DagsterAssetCheckFailedError":
+        elif (error := step_error(result)) is not None and error.cls_name == "DagsterAssetCheckFailedError":
             # The gate kept a bad candidate out: the current version stays published.
             outcome.blocked.append(f"{d.id} : {error.message.strip().splitlines()[-1]}")
         else:
             outcome.failed.append(d.id)
 
+    def ingest_with_helper(drops: list[tuple[Dataset, str]]) -> None:
+        """The drops shared with a helper process (see pipelines/partition_run.py): it takes partitions
+        from the front of the queue, this process from the back, until none is left."""
+        queue = deque(drops)
+        results: dict[tuple[str, str], PartitionResult] = {}
+        left_over: list[tuple[Dataset, str]] = []
+
+        def feed_helper(pool: ProcessPoolExecutor) -> None:
+            # This thread only waits on the helper: Dagster runs in the processes, never here.
+            while True:
+                try:
+                    d, p = queue.popleft()
+                except IndexError:
+                    return
+                try:
+                    results[(d.id, p)] = pool.submit(run_in_helper, d.id, p, tags_of(d, p)).result()
+                except Exception:  # noqa: BLE001 - a helper that cannot start or died
+                    # Its partition is run here afterwards; the rest of the queue is this process's.
+                    # A batch it cut short is repaired by the next run's reconciliation.
+                    left_over.append((d, p))
+                    return
+                progress.advance(task)
+
+        with helper_pool(registry, home, history) as pool:
+            feeder = threading.Thread(target=feed_helper, args=(pool,), name="helper feeder", daemon=True)
+            feeder.start()
+            while True:
+                try:
+                    d, p = queue.pop()
+                except IndexError:
+                    break
+                results[(d.id, p)] = run_here(d, p)
+            feeder.join()
+        for d, p in left_over:
+            results[(d.id, p)] = run_here(d, p)
+        # Recorded in the registry's order, whoever ran them: the summary reads the same either way.
+        for d, p in drops:
+            record(d, p, results[(d.id, p)])
+
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("ingestion", total=total)
+        drops = [(d, p) for d in datasets for p in work[d.id] if (d.id, p) not in harvested]
+        if helper is None:
+            helper = len(drops) >= MIN_SHARED_PARTITIONS and (os.cpu_count() or 1) > 1
+        if helper:
+            ingest_with_helper(drops)
+        else:
+            for d, partition in drops:
+                ingest(d, partition)
+                progress.advance(task)
         for d in datasets:
-            for partition in work[d.id]:
-                if (d.id, partition) not in harvested:
-                    ingest(d, partition)
-                    progress.advance(task)
             if not waiting[d.id]:
                 publish(d)
         pending = {future: key for key, future in downloads.items()}
@@ -294,40 +373,3 @@ def write_publication_files(
 def _has_loaded_batch(warehouse: Warehouse, dataset: Dataset) -> bool:
     batches = warehouse.batches(dataset.table)
     return not batches.empty and bool((batches["status"] == "loaded").any())
-
-
-def _step_error(result: dg.ExecuteInProcessResult):
-    """The error of the first failed step, if a step failed (rather than the run itself)."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            return (
-                error.cause
-                if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause
-                else error
-            )
-    return None
-
-
-def _batch_rows(dataset: Dataset, producer: str, meta: dict) -> list[dict]:
-    """One row per batch the partition's run made (older metadata carries only the last batch)."""
-    if "batches" in meta:
-        return [{"dataset": dataset.id, "producer": producer, **b} for b in meta["batches"].value]
-    return [_batch_row(dataset, producer, meta)]
-
-
-def _batch_row(dataset: Dataset, producer: str, meta: dict) -> dict:
-    def value(key: str):
-        item = meta.get(key)
-        return item.value if item is not None else ""
-
-    return {
-        "dataset": dataset.id,
-        "producer": producer,
-        "file_name": value("file_name"),
-        "rows_read": value("rows_read"),
-        "rows_accepted": value("rows_accepted"),
-        "rows_quarantined": value("rows_quarantined"),
-        "status": value("status"),
-        "refusal_reason": value("refusal_reason"),
-    }
