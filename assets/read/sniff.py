@@ -189,10 +189,12 @@ def _detect_encoding(path: Path, bom_len: int) -> tuple[str, str, str, list[str]
             ],
         )
     best = charset_normalizer.from_bytes(sample, cp_isolation=TEXT_SINGLE_BYTE).best()
-    # Every French single-byte encoding is scored, not only charset-normalizer's pick: it reads a DOS
-    # (cp850) export as cp1252 punctuation (‚ – …) when the letters say otherwise. cp1252 first, so a
-    # tie keeps it.
-    candidates = TEXT_SINGLE_BYTE
+    # When charset-normalizer reads the sample as text, every French single-byte encoding is scored, not
+    # only its pick: it reads a DOS (cp850) export as cp1252 punctuation (‚ – …) when the letters say
+    # otherwise. cp1252 first, so a tie keeps it. When it finds no text at all, cp1252 alone is judged
+    # (and its control characters refuse the file): cp850 maps every high byte to a printable sign,
+    # so noise would always "decode".
+    candidates = TEXT_SINGLE_BYTE if best is not None else ["cp1252"]
     # Every candidate decodes one byte as one character (TEXT_SINGLE_BYTE; a test checks it): counting
     # the bytes once counts the characters of every candidate's text, without decoding it.
     byte_counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256)
