@@ -174,13 +174,17 @@ def harvest_request(
     return {"kind": source.kind, **source.settings}, validators(store.archived(producer, dataset.id))
 
 
-def pending_files(store: Store, warehouse: Warehouse, dataset: Dataset, producer: str) -> list[ArchivedFile]:
+def pending_files(
+    store: Store, warehouse: Warehouse, dataset: Dataset, producer: str, seen: set[int] | None = None
+) -> list[ArchivedFile]:
     """Receipts of the partition that no batch has taken yet, in drop order.
 
     A receipt is taken once; the same bytes dropped again are a new receipt, hence a new batch that
-    makes them the producer's current data again.
+    makes them the producer's current data again. ``seen``: the partition's taken sequence numbers,
+    when the caller read them for every partition at once.
     """
-    seen = warehouse.sequences_seen(dataset.table, producer)
+    if seen is None:
+        seen = warehouse.sequences_seen(dataset.table, producer)
     return [a for a in store.archived(producer, dataset.id) if a.sequence not in seen]
 
 

@@ -73,14 +73,26 @@ def platform_resources(home: Path) -> dict:
     }
 
 
-def partitions_with_work(store: Store, warehouse: Warehouse, dataset: Dataset) -> list[str]:
-    """Producers whose inbox holds files, whose archive holds unprocessed files, or who are harvested."""
+def partitions_with_work(
+    store: Store,
+    warehouse: Warehouse,
+    dataset: Dataset,
+    seen: dict[tuple[str, str], set[int]] | None = None,
+) -> list[str]:
+    """Producers whose inbox holds files, whose archive holds unprocessed files, or who are harvested.
+
+    ``seen`` (:meth:`Warehouse.all_sequences_seen`) spares a query per partition: hundreds in a
+    territory, thousands in a département."""
     producers = []
     for source in dataset.sources:
         if source.kind != "drop":
             producers.append(source.producer)
         elif store.inbox_files(source.producer, dataset.id) or pending_files(
-            store, warehouse, dataset, source.producer
+            store,
+            warehouse,
+            dataset,
+            source.producer,
+            None if seen is None else seen.get((dataset.table, source.producer), set()),
         ):
             producers.append(source.producer)
     return producers
@@ -135,8 +147,9 @@ def run_pending(
         outcome.repaired += [f"rapport {b} réécrit" for b in rewrite_reports(registry, store, warehouse)]
     except OSError as exc:
         outcome.failed.append(f"rapports : {exc}")
+    seen = warehouse.all_sequences_seen()
     work = {
-        d.id: [p for p in partitions_with_work(store, warehouse, d) if producer in (None, p)]
+        d.id: [p for p in partitions_with_work(store, warehouse, d, seen) if producer in (None, p)]
         for d in datasets
     }
     assets = {d.id: build_dataset_assets(registry, d) for d in datasets}

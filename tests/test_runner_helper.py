@@ -16,6 +16,7 @@ from pipelines.partition_run import helper_pool, run_in_helper
 from pipelines.runner import run_pending
 from resources.registry.load import load_registry
 from resources.store import Store
+from resources.warehouse import Warehouse
 
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 INVALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-invalide-erreurs-cellules.csv"
@@ -62,6 +63,11 @@ def test_a_helper_process_makes_the_same_batches_and_files(env: Path, tmp_path: 
         b["rows_accepted"] + b["rows_quarantined"] for b in shared.batches
     )
     published = (env / "publish" / "subventions.csv").read_bytes()
+    # The run's one look at every partition's taken receipts agrees with the per-partition query.
+    warehouse = Warehouse(home=str(env))
+    seen = warehouse.all_sequences_seen()
+    assert all(seen[("subventions", c)] == warehouse.sequences_seen("subventions", c) for c in COMMUNES)
+    warehouse.dispose()
 
     # The same drops in another home and database, one process alone.
     alone_home = tmp_path / "alone"

@@ -84,6 +84,16 @@ def sequences_seen(conn: psycopg.Connection, dataset: str, producer: str) -> set
     return {r[0] for r in rows}
 
 
+def all_sequences_seen(conn: psycopg.Connection) -> dict[tuple[str, str], set[int]]:
+    """:func:`sequences_seen` of every partition at once, by (dataset, producer)."""
+    seen: dict[tuple[str, str], set[int]] = {}
+    for dataset, producer, sequence in conn.execute(
+        "SELECT dataset, producer, sequence FROM meta.batches WHERE sequence IS NOT NULL"
+    ).fetchall():
+        seen.setdefault((dataset, producer), set()).add(int(sequence))
+    return seen
+
+
 def current_batches(conn: psycopg.Connection, table: str) -> dict[str, str]:
     """Each producer's batch now in ``harmonised.<table>`` (its last loaded batch)."""
     rows = conn.execute(

@@ -202,6 +202,11 @@ class Warehouse(dg.ConfigurableResource):
         with self.transaction() as conn:
             return meta_batches.sequences_seen(conn, dataset, producer)
 
+    def all_sequences_seen(self) -> dict[tuple[str, str], set[int]]:
+        """The sequence numbers taken, of every (dataset, producer): one query for a whole run's look."""
+        with self.transaction() as conn:
+            return meta_batches.all_sequences_seen(conn)
+
     def batches(self, dataset: str | None = None, producer: str | None = None) -> pd.DataFrame:
         """``meta.batches`` rows, oldest first, optionally for one dataset and/or producer."""
         return self._query(meta_batches.BATCHES_QUERY, {"dataset": dataset, "producer": producer})
