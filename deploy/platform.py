@@ -4,7 +4,7 @@ so a reorganisation of the platform's packages re-points this one file."""
 from assets.keys import asset_key, source_host
 from assets.producer import build_dataset_assets
 from pipelines.definitions import build_definitions
-from pipelines.runner import platform_resources
+from pipelines.platform_resources import platform_resources
 from pipelines.schedules import HOST_TAG
 from pipelines.sensors import ingest_job_name
 from resources.registry.load import load_registry

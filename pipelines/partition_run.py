@@ -27,6 +27,7 @@ import dagster as dg
 
 from assets.keys import asset_key
 from assets.producer import build_dataset_assets
+from pipelines.platform_resources import platform_resources
 from resources.registry.model import Dataset, Registry
 
 # The console shows progress and the final table; failures are summarised by the CLI, not Dagster's log.
@@ -135,9 +136,6 @@ def helper_pool(registry: Registry, home: Path, history: bool) -> ProcessPoolExe
 
 
 def _start_helper(registry: Registry, home: str, history: bool) -> None:
-    # Late import: pipelines.runner imports this module.
-    from pipelines.runner import platform_resources
-
     _HELPER.update(
         registry=registry,
         resources=platform_resources(Path(home)),

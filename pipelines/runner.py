@@ -36,12 +36,13 @@ from pipelines.partition_run import (
     run_partition,
     step_error,
 )
+from pipelines.platform_resources import platform_resources
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
 from quality.gate import LIBRARIES as GATE_LIBRARIES
 from resources.harvest import Harvested
 from resources.harvest.probe import probe_feeds
-from resources.harvest.resource import Harvester, Prefetched
+from resources.harvest.resource import Prefetched
 from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
@@ -62,15 +63,6 @@ class RunOutcome:
     failed_batches: list[dict] = field(default_factory=list)
     # Partitions the helper process ran (pipelines/partition_run.py).
     helper_partitions: int = 0
-
-
-def platform_resources(home: Path) -> dict:
-    """The resources the assets ask for, on one home (and the warehouse it configures)."""
-    return {
-        "store": Store(home=str(home)),
-        "warehouse": Warehouse(home=str(home)),
-        "harvester": Harvester.from_environment(),
-    }
 
 
 def partitions_with_work(
