@@ -85,3 +85,12 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+@pytest.fixture()
+def env(home: Path, monkeypatch: pytest.MonkeyPatch, fresh_pg_url: str) -> Path:
+    """The command line's environment on that home, a fresh warehouse and a Dagster home inside it."""
+    monkeypatch.setenv("TERRITOIRE_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
+    return home

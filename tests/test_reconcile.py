@@ -36,14 +36,6 @@ runner = CliRunner()
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 
 
-@pytest.fixture()
-def env(home: Path, monkeypatch: pytest.MonkeyPatch, fresh_pg_url: str) -> Path:
-    monkeypatch.setenv("TERRITOIRE_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
-    return home
-
-
 def _count(url: str, query: str) -> int:
     engine = sa.create_engine(url)
     with engine.connect() as conn:

@@ -23,14 +23,6 @@ INVALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-invalide-erreurs-cellul
 COMMUNES = ["tours", "joue-les-tours", "saint-cyr-sur-loire", "saint-pierre-des-corps", "ballan-mire"]
 
 
-@pytest.fixture()
-def env(home: Path, monkeypatch: pytest.MonkeyPatch, fresh_pg_url: str) -> Path:
-    monkeypatch.setenv("TERRITOIRE_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
-    return home
-
-
 def _drop_everywhere(home: Path) -> None:
     store = Store(home=str(home))
     for i, commune in enumerate(COMMUNES):

@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-import pytest
 from conftest import SHARED_SCHEMAS
 from typer.testing import CliRunner
 
@@ -11,14 +10,6 @@ from pipelines.cli import app
 
 runner = CliRunner()
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
-
-
-@pytest.fixture()
-def env(home: Path, monkeypatch: pytest.MonkeyPatch, fresh_pg_url: str) -> Path:
-    monkeypatch.setenv("TERRITOIRE_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    monkeypatch.setenv("TERRITOIRE_WAREHOUSE_URL", fresh_pg_url)
-    return home
 
 
 def _status(env: Path) -> dict:
