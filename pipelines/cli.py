@@ -606,16 +606,11 @@ def _print_nothing_new(index: RegistryIndex, lookout: Lookout) -> None:
     console.print(f"Publication : {_home() / 'publish'}   Rapports : {_home() / 'reports'}", markup=False)
 
 
-def _print_run_holds(registry: Registry | RegistryIndex, holds: list[dict]) -> None:
+def _print_run_holds(index: RegistryIndex, holds: list[dict]) -> None:
     from pipelines.status import print_holds
     from quality.holds import holds_document
 
-    tables = (
-        registry.dataset_by_table()
-        if isinstance(registry, RegistryIndex)
-        else {d.table: d.id for d in registry.datasets.values()}
-    )
-    print_holds(console, holds_document(holds, tables))
+    print_holds(console, holds_document(holds, index.dataset_by_table()))
 
 
 def _date(value: datetime | None) -> str:

@@ -34,6 +34,8 @@ from resources.registry.model import Dataset, Registry
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 # Below this many drop partitions the helper's start (≈ 3 s of imports on the idle core) is not worth it.
 MIN_SHARED_PARTITIONS = 8
+# A batch's summary in the metadata of runs that carry only the last batch (before ``batches``).
+_BATCH_KEYS = ("file_name", "rows_read", "rows_accepted", "rows_quarantined", "status", "refusal_reason")
 
 
 @dataclass
@@ -101,23 +103,7 @@ def batch_rows(dataset: Dataset, producer: str, meta: dict) -> list[dict]:
         item = meta.get(key)
         return item.value if item is not None else ""
 
-    return [
-        {
-            "dataset": dataset.id,
-            "producer": producer,
-            **{
-                k: value(k)
-                for k in (
-                    "file_name",
-                    "rows_read",
-                    "rows_accepted",
-                    "rows_quarantined",
-                    "status",
-                    "refusal_reason",
-                )
-            },
-        }
-    ]
+    return [{"dataset": dataset.id, "producer": producer, **{k: value(k) for k in _BATCH_KEYS}}]
 
 
 # --------------------------------------------------------------------------- the helper process

@@ -169,35 +169,20 @@ def run_pending(
             {HOST_TAG: harvested[(d.id, partition)]} if (d.id, partition) in harvested else {}
         )
 
-    def ingest(d: Dataset, partition: str, fetched: Harvested | BaseException | None = None) -> None:
+    def run_here(
+        d: Dataset, partition: str, fetched: Harvested | BaseException | None = None
+    ) -> PartitionResult:
+        """The partition's run in this process (a harvested one with its download already made)."""
         progress.update(task, description=escape(f"{d.id} / {partition}"))
-        record(
-            d,
-            partition,
-            run_partition(
-                registry,
-                d,
-                partition,
-                assets=assets[d.id],
-                instance=instance,
-                resources=resources if fetched is None else {**resources, "harvester": Prefetched(fetched)},
-                tags=tags_of(d, partition),
-            ),
-        )
-
-    def run_here(d: Dataset, partition: str) -> PartitionResult:
-        progress.update(task, description=escape(f"{d.id} / {partition}"))
-        result = run_partition(
+        return run_partition(
             registry,
             d,
             partition,
             assets=assets[d.id],
             instance=instance,
-            resources=resources,
+            resources=resources if fetched is None else {**resources, "harvester": Prefetched(fetched)},
             tags=tags_of(d, partition),
         )
-        progress.advance(task)
-        return result
 
     def record(d: Dataset, partition: str, result: PartitionResult) -> None:
         if not result.success:
@@ -285,9 +270,11 @@ def run_pending(
                 except IndexError:
                     break
                 results[(d.id, p)] = run_here(d, p)
+                progress.advance(task)
             feeder.join()
         for d, p in left_over:
             results[(d.id, p)] = run_here(d, p)
+            progress.advance(task)
         # Recorded in the registry's order, whoever ran them: the summary reads the same either way.
         for d, p in drops:
             record(d, p, results[(d.id, p)])
@@ -301,7 +288,7 @@ def run_pending(
             ingest_with_helper(drops)
         else:
             for d, partition in drops:
-                ingest(d, partition)
+                record(d, partition, run_here(d, partition))
                 progress.advance(task)
         for d in datasets:
             if not waiting[d.id]:
@@ -313,7 +300,7 @@ def run_pending(
             unchanged = isinstance(fetched, Harvested) and fetched.not_modified
             # An unchanged feed still runs when an earlier receipt of it waits (a run cut short).
             if history or not unchanged or pending_files(store, warehouse, by_id[ds], partition):
-                ingest(by_id[ds], partition, fetched)
+                record(by_id[ds], partition, run_here(by_id[ds], partition, fetched))
             progress.advance(task)
             waiting[ds].discard(partition)
             if not waiting[ds]:
