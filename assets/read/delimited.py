@@ -59,16 +59,10 @@ def stream_csv(path: Path, *, block_bytes: int | None, chunk_rows: int | None = 
         # string cells can stand for decoding the whole file first (as long as a UTF-8 scan), and the
         # file is sniffed again, checked whole, only if its block leaves the fast path.
         try:
-            return _materialised(_stream(path, sniff_csv(path, verify_utf8=False), None, None))
+            return _stream(path, sniff_csv(path, verify_utf8=False), None, None).materialise()
         except _Unverified:
-            return _materialised(_stream(path, sniff_csv(path), None, None))
+            return _stream(path, sniff_csv(path), None, None).materialise()
     return _stream(path, sniff_csv(path), block_bytes, chunk_rows)
-
-
-def _materialised(stream: StreamedTable) -> StreamedTable:
-    frames = list(stream.chunks())
-    stream._source = iter(frames)
-    return stream
 
 
 def _stream(path: Path, plan: CsvPlan, block_bytes: int | None, chunk_rows: int | None) -> StreamedTable:

@@ -60,3 +60,9 @@ class StreamedTable:
             raise RuntimeError("chunks() ne peut être lu qu'une fois")
         source, self._source = self._source, None
         yield from source
+
+    def materialise(self) -> StreamedTable:
+        """Every chunk read now, so that what reading raises is raised here; ``chunks()`` then
+        hands out the frames already read."""
+        self._source = iter(list(self.chunks()))
+        return self
