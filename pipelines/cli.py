@@ -533,7 +533,7 @@ def approve(
         f"{fr_int(publication.rows)} lignes."
     )
     _prepare_dagster_home()
-    from pipelines.runner import write_publication_files
+    from pipelines.publication_run import write_publication_files
 
     if not write_publication_files(registry, _home(), dataset):
         _fail("la version est approuvée mais l'écriture des fichiers publiés a échoué", code=3)

@@ -1,17 +1,16 @@
-"""One partition's ingest run, summed up as plain data, in this process or in a second one.
+"""The run's Dagster work in one process, summed up as plain data, in this process or in a second one.
 
-``territoire run`` is CPU-bound on one core (reading, harmonising and validating files, and Dagster's
-own bookkeeping per run), while the machine has more. Dagster is not safe to share between threads,
-so the communes' drops are shared with **one helper process**, which runs partitions with its own
-Dagster instance exactly as the main process does: same assets, same resources on the same home, one
-Dagster run per partition. The warehouse serialises what must be (advisory locks per producer, per
-dataset DDL, per publication), so two partitions of different producers loading at once is what the
-distributed deployment already does.
+``territoire run`` is CPU-bound on one core (reading, harmonising and validating files, the quality
+gate, Dagster's own bookkeeping per run), while the machine has more. Dagster is not safe to share
+between threads, so the run's tasks (``pipelines/work_board.py``) are shared with **one helper
+process**, which holds its own :class:`Worker` — its own Dagster instance, the same assets and
+resources on the same home — and runs partitions and publications exactly as the main process does,
+one Dagster run each. The warehouse serialises what must be (advisory locks per producer, per dataset
+DDL, per publication), so two producers loading at once is what the distributed deployment already
+does.
 
-Work is shared by stealing: every drop partition is queued for the helper, and the main process takes
-them back from the end of the queue (``Future.cancel`` succeeds only on what the helper has not
-started). A helper that dies leaves its partitions to the main process; a batch it cut short is
-repaired by the next run's reconciliation, as after any crash.
+A helper that dies leaves its task to the main process; a batch it cut short is repaired by the next
+run's reconciliation, as after any crash.
 """
 
 from __future__ import annotations
@@ -20,19 +19,20 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from assets.keys import asset_key
-from assets.producer import build_dataset_assets
+from assets.producer import build_dataset_assets, pending_files
 from pipelines.platform_resources import platform_resources
+from pipelines.publication_run import QUIET, PublicationResult, publish_dataset, step_error
+from resources.harvest import Harvested
+from resources.harvest.resource import Prefetched
 from resources.registry.model import Dataset, Registry
 
-# The console shows progress and the final table; failures are summarised by the CLI, not Dagster's log.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-# Below this many drop partitions the helper's start (≈ 3 s of imports on the idle core) is not worth it.
+# Below this many partitions the helper's start (≈ 3 s of imports on the idle core) is not worth it.
 MIN_SHARED_PARTITIONS = 8
 # A batch's summary in the metadata of runs that carry only the last batch (before ``batches``).
 _BATCH_KEYS = ("file_name", "rows_read", "rows_accepted", "rows_quarantined", "status", "refusal_reason")
@@ -48,10 +48,68 @@ class PartitionResult:
     error_message: str = ""
     run_id: str = ""
     pid: int = 0
+    # False: an unchanged feed with nothing waiting made no run at all.
+    ran: bool = True
+
+
+@dataclass
+class Worker:
+    """What one process needs to run the platform's jobs: registry, home, Dagster instance, resources."""
+
+    registry: Registry
+    home: Path
+    instance: dg.DagsterInstance
+    resources: dict
+    history: bool = False
+    _assets: dict[str, list] = field(default_factory=dict)
+
+    def assets(self, dataset_id: str) -> list:
+        if dataset_id not in self._assets:
+            self._assets[dataset_id] = build_dataset_assets(self.registry, self.registry.dataset(dataset_id))
+        return self._assets[dataset_id]
+
+    def partition(
+        self, dataset_id: str, producer: str, tags: dict[str, str], fetched: Any = None
+    ) -> PartitionResult:
+        """The partition's run; a harvested one (``fetched``: its download) with its bytes already here.
+
+        A feed that answered unchanged (304, same sha256) makes no run, unless ``history`` asks for every
+        run to be recorded or an earlier receipt of it still waits (a run cut short)."""
+        d = self.registry.dataset(dataset_id)
+        resources = self.resources
+        if fetched is not None:
+            unchanged = isinstance(fetched, Harvested) and fetched.not_modified
+            if (
+                unchanged
+                and not self.history
+                and not pending_files(self.resources["store"], self.resources["warehouse"], d, producer)
+            ):
+                return PartitionResult(pid=os.getpid(), ran=False)
+            resources = {**resources, "harvester": Prefetched(fetched)}
+        return run_partition(
+            d,
+            producer,
+            assets=self.assets(dataset_id),
+            instance=self.instance,
+            resources=resources,
+            tags=tags,
+        )
+
+    def publication(self, dataset_id: str, changed: bool, stale: str | None) -> PublicationResult:
+        d = self.registry.dataset(dataset_id)
+        return publish_dataset(
+            self.registry,
+            d,
+            assets=self.assets(dataset_id),
+            instance=self.instance,
+            resources=self.resources,
+            home=self.home,
+            changed=changed,
+            stale=stale,
+        )
 
 
 def run_partition(
-    registry: Registry,
     d: Dataset,
     partition: str,
     *,
@@ -81,19 +139,6 @@ def run_partition(
     return out
 
 
-def step_error(result: dg.ExecuteInProcessResult):
-    """The error of the first failed step, if a step failed (rather than the run itself)."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            return (
-                error.cause
-                if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause
-                else error
-            )
-    return None
-
-
 def batch_rows(dataset: Dataset, producer: str, meta: dict) -> list[dict]:
     """One row per batch the partition's run made (older metadata carries only the last batch)."""
     if "batches" in meta:
@@ -106,13 +151,26 @@ def batch_rows(dataset: Dataset, producer: str, meta: dict) -> list[dict]:
     return [{"dataset": dataset.id, "producer": producer, **{k: value(k) for k in _BATCH_KEYS}}]
 
 
+def new_worker(registry: Registry, home: Path, history: bool) -> Worker:
+    return Worker(
+        registry=registry,
+        home=home,
+        instance=dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral(),
+        resources=platform_resources(home),
+        history=history,
+    )
+
+
 # --------------------------------------------------------------------------- the helper process
 
-_HELPER: dict = {}
+_HELPER: dict[str, Worker] = {}
 
 
 def helper_pool(registry: Registry, home: Path, history: bool) -> ProcessPoolExecutor:
-    """One helper process (spawned: the caller has threads, which a fork would copy mid-flight)."""
+    """One helper process (spawned: the caller has threads, which a fork would copy mid-flight).
+
+    The process starts at the pool's first task: :func:`start_helper` sends an empty one so that its
+    imports run while the main process prepares the run."""
     return ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
@@ -121,29 +179,15 @@ def helper_pool(registry: Registry, home: Path, history: bool) -> ProcessPoolExe
     )
 
 
+def start_helper(pool: ProcessPoolExecutor) -> None:
+    pool.submit(os.getpid)
+
+
 def _start_helper(registry: Registry, home: str, history: bool) -> None:
-    _HELPER.update(
-        registry=registry,
-        resources=platform_resources(Path(home)),
-        instance=dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral(),
-    )
+    _HELPER["worker"] = new_worker(registry, Path(home), history)
 
 
-@cache
-def _helper_assets(dataset_id: str) -> list:
-    registry: Registry = _HELPER["registry"]
-    return build_dataset_assets(registry, registry.dataset(dataset_id))
-
-
-def run_in_helper(dataset_id: str, partition: str, tags: dict[str, str]) -> PartitionResult:
-    """:func:`run_partition` in the helper process (the pool's task)."""
-    registry: Registry = _HELPER["registry"]
-    return run_partition(
-        registry,
-        registry.dataset(dataset_id),
-        partition,
-        assets=_helper_assets(dataset_id),
-        instance=_HELPER["instance"],
-        resources=_HELPER["resources"],
-        tags=tags,
-    )
+def run_in_helper(kind: str, *args: Any) -> PartitionResult | PublicationResult:
+    """:meth:`Worker.partition` or :meth:`Worker.publication` in the helper process (the pool's task)."""
+    worker = _HELPER["worker"]
+    return worker.partition(*args) if kind == "partition" else worker.publication(*args)

@@ -13,9 +13,8 @@ import contextlib
 import importlib
 import os
 import threading
-from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,25 +23,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from assets.keys import asset_key, source_host
-from assets.outputs import OUTPUT_KEYS, build_output_assets
-from assets.producer import build_dataset_assets, harvest_request, pending_files
+from assets.keys import source_host
+from assets.producer import harvest_request, pending_files
 from pipelines.partition_run import (
     MIN_SHARED_PARTITIONS,
-    QUIET,
     PartitionResult,
+    Worker,
     helper_pool,
     run_in_helper,
-    run_partition,
-    step_error,
+    start_helper,
 )
 from pipelines.platform_resources import platform_resources
+from pipelines.publication_run import PublicationResult, write_outputs
 from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
+from pipelines.work_board import Task, WorkBoard
 from quality.gate import LIBRARIES as GATE_LIBRARIES
-from resources.harvest import Harvested
 from resources.harvest.probe import probe_feeds
-from resources.harvest.resource import Prefetched
 from resources.registry.model import Dataset, Registry
 from resources.store import Store
 from resources.warehouse import Warehouse
@@ -107,17 +104,18 @@ def run_pending(
 
     Downloads wait on producers' servers, so they start first, in background threads: different hosts
     at once, one source at a time per host. Meanwhile the communes' drops are ingested; each harvested
-    partition is then run (archive, harmonise, load) as soon as its download is over, and a dataset is
-    published once all its partitions are done. A slow or dead feed thus delays only its own
-    dataset's publication, by at most its harvest timeout. Dagster itself runs in this thread only:
-    its storages and the SQLAlchemy event hooks it meets are not safe to share between threads.
+    partition is run (archive, harmonise, load) once its download is over, and a dataset is published
+    once all its partitions are done (``pipelines/work_board.py``). A slow or dead feed thus delays
+    only its own dataset's publication, by at most its harvest timeout. Dagster itself runs in this
+    thread only: its storages and the SQLAlchemy event hooks it meets are not safe to share between
+    threads.
 
     ``downloads`` are those already asked for (``pipelines/pending.py``, one future per partition). A
     feed that answers unchanged (304, same sha256) makes no batch, hence no run, unless ``history``
     asks for every run to be recorded.
 
-    ``helper`` shares the drops with a second process (``pipelines/partition_run.py``); ``None`` lets
-    the run decide (enough drops and a free core). The caller's main module must be import-safe
+    ``helper`` shares the tasks with a second process (``pipelines/partition_run.py``); ``None`` lets
+    the run decide (enough partitions and a free core). The caller's main module must be import-safe
     (``if __name__ == "__main__"``), as any spawned process requires: the command line's is.
     """
     console = console or Console()
@@ -128,7 +126,6 @@ def run_pending(
     resources = platform_resources(home)
     store, warehouse = resources["store"], resources["warehouse"]
     warehouse.setup()
-    instance = dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral()
     outcome = RunOutcome(warehouse=warehouse.masked_url)
     datasets = [registry.dataset(dataset)] if dataset else list(registry.datasets.values())
 
@@ -144,56 +141,163 @@ def run_pending(
         d.id: [p for p in partitions_with_work(store, warehouse, d, seen) if producer in (None, p)]
         for d in datasets
     }
-    assets = {d.id: build_dataset_assets(registry, d) for d in datasets}
     harvested = {
         (d.id, p): source_host(source)
         for d in datasets
         for p in work[d.id]
         if (source := d.source_for(p)) is not None and source.kind != "drop"
     }
-    waiting = {d.id: {p for (ds, p) in harvested if ds == d.id} for d in datasets}
-    changed = dict.fromkeys(work, False)
-    outputs_due = False  # a dataset's files were (re)written: the catalogue and scoreboard follow
-    total = sum(len(v) for v in work.values())
     by_id = {d.id: d for d in datasets}
-    # Only the network wait runs in threads (one per host, its sources in turn): Dagster runs stay in
-    # this one. A download's exception is re-raised inside the partition's run, which records it.
-    downloads = {key: future for key, future in (downloads or {}).items() if key in harvested}
-    downloads |= probe_feeds(
-        {key: harvest_request(store, by_id[key[0]], key[1]) for key in harvested if key not in downloads},
-        resources["harvester"].policy(),
-    )
+    total = sum(len(v) for v in work.values())
+    if helper is None:
+        helper = total >= MIN_SHARED_PARTITIONS and (os.cpu_count() or 1) > 1
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(helper_pool(registry, home, history)) if helper else None
+        if pool is not None:
+            # Its imports run on the other core while this process builds its own Dagster instance.
+            start_helper(pool)
+        # Only the network wait runs in threads (one per host, its sources in turn): Dagster runs stay
+        # in this one. A download's exception is re-raised inside the partition's run, which records it.
+        downloads = {key: future for key, future in (downloads or {}).items() if key in harvested}
+        downloads |= probe_feeds(
+            {key: harvest_request(store, by_id[key[0]], key[1]) for key in harvested if key not in downloads},
+            resources["harvester"].policy(),
+        )
+        worker = Worker(
+            registry=registry,
+            home=home,
+            instance=dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral(),
+            resources=resources,
+            history=history,
+        )
+        shared = _SharedRun(by_id, work, harvested, stale)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("ingestion", total=total)
+            board = shared.board(downloads, on_done=lambda: progress.advance(task))
+            if pool is not None:
+                feeder = threading.Thread(
+                    target=_feed_helper, args=(board, pool, shared), name="helper feeder", daemon=True
+                )
+                feeder.start()
 
-    def tags_of(d: Dataset, partition: str) -> dict[str, str]:
-        return {"territoire/partition": f"{d.id}/{partition}"} | (
-            {HOST_TAG: harvested[(d.id, partition)]} if (d.id, partition) in harvested else {}
+            while (job := board.take(front=False)) is not None:
+                label = f"{job.dataset} / {job.producer or 'publication'}"
+                progress.update(task, description=escape(label))
+                if job.is_publication:
+                    result = worker.publication(job.dataset, *shared.publication_args(job.dataset))
+                else:
+                    result = worker.partition(job.dataset, job.producer, shared.tags(job), job.fetched)
+                shared.done(board, job, result)
+            if pool is not None:
+                feeder.join()
+    shared.summarise(outcome, datasets, console)
+    if shared.outputs_due and not write_outputs(registry, resources, worker.instance):
+        outcome.failed.append("territoire (catalogue et tableau de bord)")
+    outcome.holds = warehouse.holds()
+    # A run that published nothing still lets the import end: no thread outlives the run.
+    gate_libraries.join()
+    return outcome
+
+
+class _SharedRun:
+    """The run's state both takers update: which partitions are left per dataset, the results."""
+
+    def __init__(
+        self,
+        by_id: dict[str, Dataset],
+        work: dict[str, list[str]],
+        harvested: dict[tuple[str, str], str],
+        stale: dict[str, str],
+    ) -> None:
+        self.by_id, self.work, self.harvested, self.stale = by_id, work, harvested, stale
+        self.left = {ds: len(partitions) for ds, partitions in work.items()}
+        self.changed = dict.fromkeys(work, False)
+        self.partitions: dict[tuple[str, str], PartitionResult] = {}
+        self.publications: dict[str, PublicationResult] = {}
+        self.outputs_due = False  # a dataset's files were (re)written: the catalogue and scoreboard follow
+        self._lock = threading.Lock()
+        self._on_done = lambda: None
+
+    def board(self, downloads: Mapping[tuple[str, str], Future], on_done) -> WorkBoard:
+        """The drops ready at once, in the registry's order; harvests as their downloads end; the
+        publications of datasets without partitions ready at once, the others to come."""
+        self._on_done = on_done
+        board = WorkBoard()
+        for ds, partitions in self.work.items():
+            for p in partitions:
+                if (ds, p) not in self.harvested:
+                    board.add(Task(ds, p))
+        board.expect(len(self.harvested))
+        for ds, left in self.left.items():
+            if left == 0:
+                board.add(Task(ds))
+            else:
+                board.expect()
+        for key in self.harvested:
+            if key in downloads:
+                downloads[key].add_done_callback(
+                    lambda f, key=key: board.add(Task(*key, fetched=_download(f)), expected=True)
+                )
+            else:  # not asked beforehand: the run's own harvester downloads it
+                board.add(Task(*key), expected=True)
+        return board
+
+    def tags(self, task: Task) -> dict[str, str]:
+        key = (task.dataset, task.producer)
+        return {"territoire/partition": f"{task.dataset}/{task.producer}"} | (
+            {HOST_TAG: self.harvested[key]} if key in self.harvested else {}
         )
 
-    def run_here(
-        d: Dataset, partition: str, fetched: Harvested | BaseException | None = None
-    ) -> PartitionResult:
-        """The partition's run in this process (a harvested one with its download already made)."""
-        progress.update(task, description=escape(f"{d.id} / {partition}"))
-        return run_partition(
-            registry,
-            d,
-            partition,
-            assets=assets[d.id],
-            instance=instance,
-            resources=resources if fetched is None else {**resources, "harvester": Prefetched(fetched)},
-            tags=tags_of(d, partition),
-        )
+    def publication_args(self, dataset: str) -> tuple[bool, str | None]:
+        return self.changed[dataset], self.stale.get(dataset)
 
-    def record(d: Dataset, partition: str, result: PartitionResult) -> None:
-        if not result.success:
-            record_failure(d, partition, result)
-        if result.pid != os.getpid():
-            outcome.helper_partitions += 1
-        changed[d.id] = changed[d.id] or any(r["status"] != "failed" for r in result.rows)
-        outcome.batches += result.rows
-        outcome.failed_batches += [r for r in result.rows if r["status"] == "failed"]
+    def done(self, board: WorkBoard, task: Task, result: PartitionResult | PublicationResult) -> None:
+        """Record a task's result; the last partition of a dataset makes its publication ready."""
+        with self._lock:
+            if isinstance(result, PublicationResult):
+                self.publications[task.dataset] = result
+                self.outputs_due = self.outputs_due or result.outputs_due
+            else:
+                self.partitions[(task.dataset, task.producer)] = result
+                self.changed[task.dataset] |= any(r["status"] != "failed" for r in result.rows)
+                self.left[task.dataset] -= 1
+                if self.left[task.dataset] == 0:
+                    board.add(Task(task.dataset), expected=True)
+                self._on_done()
+        board.finish()
 
-    def record_failure(d: Dataset, partition: str, result: PartitionResult) -> None:
+    def summarise(self, outcome: RunOutcome, datasets: list[Dataset], console: Console) -> None:
+        """The results in the registry's order, whoever ran them: the summary reads the same either way."""
+        for d in datasets:
+            for p in self.work[d.id]:
+                result = self.partitions.get((d.id, p))
+                if result is not None and result.ran:
+                    _record(outcome, d, p, result, console)
+            publication = self.publications.get(d.id)
+            if publication is None:
+                continue
+            if publication.repaired:
+                outcome.repaired.append(publication.repaired)
+            if publication.published:
+                outcome.published.append(d.id)
+            if publication.blocked:
+                outcome.blocked.append(publication.blocked)
+            if publication.failed:
+                outcome.failed.append(publication.failed)
+
+
+def _download(future: Future):
+    """A download's outcome: its Harvested, or the exception it raised (re-raised in the partition's run)."""
+    try:
+        return future.result()
+    except BaseException as exc:  # noqa: BLE001 - the partition's run records it
+        return exc
+
+
+def _record(
+    outcome: RunOutcome, d: Dataset, partition: str, result: PartitionResult, console: Console
+) -> None:
+    if not result.success:
         if result.error_class == "FailedBatches":
             # Files the platform failed on: recorded as failed batches, listed by the CLI.
             outcome.failed.append(f"{d.id}/{partition}")
@@ -205,112 +309,33 @@ def run_pending(
             console.print(
                 f"[red]échec : {escape(d.id)} / {escape(partition)} — journal Dagster {result.run_id}[/]"
             )
+    if result.pid != os.getpid():
+        outcome.helper_partitions += 1
+    outcome.batches += result.rows
+    outcome.failed_batches += [r for r in result.rows if r["status"] == "failed"]
 
-    def publish(d: Dataset) -> None:
-        nonlocal outputs_due
-        if d.id in stale and not changed[d.id]:
-            progress.update(task, description=escape(f"{d.id} / réparation des fichiers publiés"))
-            if write_publication_files(registry, home, d.id, instance=instance, outputs=False):
-                outputs_due = True
-                outcome.repaired.append(f"{d.id} : {stale[d.id]} — fichiers réécrits")
-            else:
-                outcome.failed.append(f"{d.id} (réécriture des fichiers publiés)")
-        # A dataset nobody has delivered yet is not published: an empty entry would mislead portals.
-        first_time = not (store.publish_dir / f"{d.id}.csv").exists() and _has_loaded_batch(warehouse, d)
-        if not (changed[d.id] or first_time):
+
+def _feed_helper(board: WorkBoard, pool: ProcessPoolExecutor, shared: _SharedRun) -> None:
+    """Hand the helper process tasks from the front of the board until none is left. This thread only
+    waits on the helper: Dagster runs in the processes, never here."""
+
+    # A download's exception stays here: exceptions do not all survive pickling.
+    def sendable(task: Task) -> bool:
+        return not isinstance(task.fetched, BaseException)
+
+    while (job := board.take(front=True, accept=sendable)) is not None:
+        if job.is_publication:
+            args = ("publication", job.dataset, *shared.publication_args(job.dataset))
+        else:
+            args = ("partition", job.dataset, job.producer, shared.tags(job), job.fetched)
+        try:
+            result = pool.submit(run_in_helper, *args).result()
+        except Exception:  # noqa: BLE001 - a helper that cannot start or died
+            # Its task and the rest of the board are this process's; a batch it cut short is
+            # repaired by the next run's reconciliation.
+            board.put_back(job)
             return
-        progress.update(task, description=escape(f"{d.id} / publication"))
-        result = dg.materialize(
-            assets[d.id],
-            selection=[asset_key(d, "territory"), asset_key(d, "published")],
-            instance=instance,
-            resources=resources,
-            raise_on_error=False,
-            run_config=QUIET,
-        )
-        # The dataset's files are written, not yet the catalogue and scoreboard: both follow the datasets.
-        outputs_due = outputs_due or result.success
-        if result.success:
-            outcome.published.append(d.id)
-        elif (error := step_error(result)) is not None and error.cls_name == "DagsterAssetCheckFailedError":
-            # The gate kept a bad candidate out: the current version stays published.
-            outcome.blocked.append(f"{d.id} : {error.message.strip().splitlines()[-1]}")
-        else:
-            outcome.failed.append(d.id)
-
-    def ingest_with_helper(drops: list[tuple[Dataset, str]]) -> None:
-        """The drops shared with a helper process (see pipelines/partition_run.py): it takes partitions
-        from the front of the queue, this process from the back, until none is left."""
-        queue = deque(drops)
-        results: dict[tuple[str, str], PartitionResult] = {}
-        left_over: list[tuple[Dataset, str]] = []
-
-        def feed_helper(pool: ProcessPoolExecutor) -> None:
-            # This thread only waits on the helper: Dagster runs in the processes, never here.
-            while True:
-                try:
-                    d, p = queue.popleft()
-                except IndexError:
-                    return
-                try:
-                    results[(d.id, p)] = pool.submit(run_in_helper, d.id, p, tags_of(d, p)).result()
-                except Exception:  # noqa: BLE001 - a helper that cannot start or died
-                    # Its partition is run here afterwards; the rest of the queue is this process's.
-                    # A batch it cut short is repaired by the next run's reconciliation.
-                    left_over.append((d, p))
-                    return
-                progress.advance(task)
-
-        with helper_pool(registry, home, history) as pool:
-            feeder = threading.Thread(target=feed_helper, args=(pool,), name="helper feeder", daemon=True)
-            feeder.start()
-            while True:
-                try:
-                    d, p = queue.pop()
-                except IndexError:
-                    break
-                results[(d.id, p)] = run_here(d, p)
-                progress.advance(task)
-            feeder.join()
-        for d, p in left_over:
-            results[(d.id, p)] = run_here(d, p)
-            progress.advance(task)
-        # Recorded in the registry's order, whoever ran them: the summary reads the same either way.
-        for d, p in drops:
-            record(d, p, results[(d.id, p)])
-
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("ingestion", total=total)
-        drops = [(d, p) for d in datasets for p in work[d.id] if (d.id, p) not in harvested]
-        if helper is None:
-            helper = len(drops) >= MIN_SHARED_PARTITIONS and (os.cpu_count() or 1) > 1
-        if helper:
-            ingest_with_helper(drops)
-        else:
-            for d, partition in drops:
-                record(d, partition, run_here(d, partition))
-                progress.advance(task)
-        for d in datasets:
-            if not waiting[d.id]:
-                publish(d)
-        pending = {future: key for key, future in downloads.items()}
-        for future in as_completed(pending):
-            ds, partition = pending[future]
-            fetched = future.result()
-            unchanged = isinstance(fetched, Harvested) and fetched.not_modified
-            # An unchanged feed still runs when an earlier receipt of it waits (a run cut short).
-            if history or not unchanged or pending_files(store, warehouse, by_id[ds], partition):
-                record(by_id[ds], partition, run_here(by_id[ds], partition, fetched))
-            progress.advance(task)
-            waiting[ds].discard(partition)
-            if not waiting[ds]:
-                publish(by_id[ds])
-    if outputs_due and not write_outputs(registry, resources, instance):
-        outcome.failed.append("territoire (catalogue et tableau de bord)")
-    outcome.holds = warehouse.holds()
-    # A run that published nothing still lets the import end: no thread outlives the run.
-    gate_libraries.join()
-    return outcome
+        shared.done(board, job, result)
 
 
 def _import_in_background(*modules: str) -> threading.Thread:
@@ -324,44 +349,3 @@ def _import_in_background(*modules: str) -> threading.Thread:
     thread = threading.Thread(target=load, name=f"import {', '.join(modules)}", daemon=True)
     thread.start()
     return thread
-
-
-def write_outputs(registry: Registry, resources: dict, instance: dg.DagsterInstance) -> bool:
-    """Materialise the territory-wide catalogue and scoreboard, after the datasets' publications."""
-    result = dg.materialize(
-        build_output_assets(registry),
-        selection=list(OUTPUT_KEYS),
-        instance=instance,
-        resources=resources,
-        raise_on_error=False,
-        run_config=QUIET,
-    )
-    return result.success
-
-
-def write_publication_files(
-    registry: Registry,
-    home: Path,
-    dataset: str,
-    *,
-    instance: dg.DagsterInstance | None = None,
-    outputs: bool = True,
-) -> bool:
-    """Materialise only ``<dataset>/published``, the files of the current version, and with ``outputs``
-    the territory's catalogue and scoreboard after it (the runner writes those once, at the end)."""
-    d = registry.dataset(dataset)
-    selection = [asset_key(d, "published"), *(OUTPUT_KEYS if outputs else ())]
-    result = dg.materialize(
-        [*build_dataset_assets(registry, d), *(build_output_assets(registry) if outputs else ())],
-        selection=selection,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        resources=platform_resources(home),
-        raise_on_error=False,
-        run_config=QUIET,
-    )
-    return result.success
-
-
-def _has_loaded_batch(warehouse: Warehouse, dataset: Dataset) -> bool:
-    batches = warehouse.batches(dataset.table)
-    return not batches.empty and bool((batches["status"] == "loaded").any())

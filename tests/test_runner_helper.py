@@ -1,8 +1,10 @@
-"""``territoire run`` shares the drops with a second process: the same batches, rows and published files
-as one process alone, and a helper that cannot run leaves its partitions to the main process."""
+"""``territoire run`` shares its tasks with a second process: the same batches, rows and published files
+as one process alone; the helper runs drops, harvested partitions and publications alike; and a helper
+that cannot run leaves its tasks to the main process."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -12,12 +14,14 @@ from conftest import SHARED_SCHEMAS, _create_database, _drop_database
 from rich.console import Console
 
 import pipelines.runner
-from pipelines.partition_run import helper_pool, run_in_helper
+from pipelines.partition_run import helper_pool, new_worker, run_in_helper
 from pipelines.runner import run_pending
+from resources.harvest import Harvested
 from resources.registry.load import load_registry
 from resources.store import Store
 from resources.warehouse import Warehouse
 
+FOUNTAINS = (SHARED_SCHEMAS / "datagouv-fontaine-eau" / "exemple-valide.csv").read_bytes()
 VALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-valide.csv"
 INVALID = SHARED_SCHEMAS / "scdl-subventions" / "exemple-invalide-erreurs-cellules.csv"
 COMMUNES = ["tours", "joue-les-tours", "saint-cyr-sur-loire", "saint-pierre-des-corps", "ballan-mire"]
@@ -84,9 +88,47 @@ def test_a_partition_runs_in_the_helper_process(env: Path):
     registry = load_registry()
     _drop_everywhere(env)
     with helper_pool(registry, env, history=False) as pool:
-        result = pool.submit(run_in_helper, "subventions", "tours", {}).result()
+        result = pool.submit(run_in_helper, "partition", "subventions", "tours", {}).result()
     assert result.success and result.pid not in (0, os.getpid())
     assert [(r["producer"], r["status"]) for r in result.rows] == [("tours", "loaded")]
+
+
+def _fountains(*, not_modified: bool = False) -> Harvested:
+    return Harvested(
+        content=FOUNTAINS,
+        file_name="fontaines.csv",
+        source_url="sqlite:///regie-eau.db",
+        etag=None,
+        last_modified=None,
+        not_modified=not_modified,
+        sha256=hashlib.sha256(FOUNTAINS).hexdigest(),
+        media_type="text/csv",
+    )
+
+
+def test_the_helper_runs_a_harvested_partition_then_the_publication(env: Path):
+    """The download made in the main process reaches the helper's run; the publication it then makes
+    writes the dataset's files under the same home."""
+    registry = load_registry()
+    with helper_pool(registry, env, history=False) as pool:
+        ingest = pool.submit(run_in_helper, "partition", "fontaines-eau", "eau-metropole", {}, _fountains())
+        ingested = ingest.result()
+        published = pool.submit(run_in_helper, "publication", "fontaines-eau", True, None).result()
+    assert ingested.success and ingested.ran and ingested.pid != os.getpid()
+    assert [(r["file_name"], r["status"]) for r in ingested.rows] == [("fontaines.csv", "loaded")]
+    assert published.published and published.outputs_due and published.pid == ingested.pid
+    assert (env / "publish" / "fontaines-eau.csv").exists()
+
+
+def test_an_unchanged_feed_with_nothing_waiting_makes_no_run(env: Path):
+    worker = new_worker(load_registry(), env, history=False)
+    worker.resources["warehouse"].setup()  # as run_pending does first
+    result = worker.partition("fontaines-eau", "eau-metropole", {}, _fountains(not_modified=True))
+    assert not result.ran and result.rows == []
+    # Nothing was published either: the dataset was never delivered.
+    nothing = worker.publication("fontaines-eau", False, None)
+    assert not (nothing.published or nothing.failed or nothing.outputs_due)
+    worker.resources["warehouse"].dispose()
 
 
 def test_a_helper_that_cannot_start_leaves_its_partitions_here(env: Path, monkeypatch: pytest.MonkeyPatch):
