@@ -9,15 +9,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 export TERRITOIRE_HOME ?= $(CURDIR)/var
 
-.PHONY: demo test install system lint bench dev clean cluster-demo
+.PHONY: demo test install system bytecode lint bench dev clean cluster-demo
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
 
+# Bytecode compiled once here, as a production image does (UV_COMPILE_BYTECODE): with the machine's
+# PYTHONDONTWRITEBYTECODE=1, every `territoire` process (and the run's helper) would otherwise compile
+# Dagster, pandas and great-expectations from source at each start, seconds each time.
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra dev --extra deploy --python $(PYTHON)
+	$(UV) sync --frozen --extra dev --extra deploy --compile-bytecode --python $(PYTHON)
 	touch $@
+
+# The platform's own modules (an editable install: uv compiles only site-packages); a no-op for files
+# unchanged since, and stale bytecode is never read (Python checks each source's mtime).
+bytecode: $(VENV)/.installed
+	$(BIN)/python -m compileall -q -j 0 assets pipelines resources quality portal deploy bench
 
 system:
 	./scripts/install-system.sh
@@ -28,7 +36,7 @@ portal/static/node_modules/.installed: portal/static/package.json portal/static/
 	npm ci --prefix portal/static --ignore-scripts --no-audit --no-fund
 	touch $@
 
-install: system $(VENV)/.installed portal/static/node_modules/.installed
+install: system $(VENV)/.installed bytecode portal/static/node_modules/.installed
 
 demo: install
 	$(BIN)/territoire demo
