@@ -216,6 +216,12 @@ def run(
     _print_run_holds(index, outcome.holds)
     for repaired in outcome.repaired:
         console.print(f"[cyan]réparé[/] {escape(repaired)}", soft_wrap=True)
+    for task in outcome.helper_lost:
+        console.print(
+            f"[yellow]processus auxiliaire en échec[/] pendant {escape(task)} : la tâche a été reprise ici ; "
+            "un lot qu'il aurait déjà enregistré n'est pas dans ce tableau, `territoire status` le montre.",
+            soft_wrap=True,
+        )
     for batch in outcome.failed_batches:
         console.print(
             f"[red]lot en échec[/] {escape(batch['dataset'])} / {escape(batch['producer'])} / "

@@ -60,6 +60,9 @@ class RunOutcome:
     failed_batches: list[dict] = field(default_factory=list)
     # Partitions the helper process ran (pipelines/partition_run.py).
     helper_partitions: int = 0
+    # The task the helper held when it died ("<dataset>/<producer>" or "<dataset> (publication)"): run
+    # again here, but a batch it had already committed is in the warehouse only, not in ``batches``.
+    helper_lost: list[str] = field(default_factory=list)
 
 
 def partitions_with_work(
@@ -215,6 +218,7 @@ class _SharedRun:
         self.partitions: dict[tuple[str, str], PartitionResult] = {}
         self.publications: dict[str, PublicationResult] = {}
         self.outputs_due = False  # a dataset's files were (re)written: the catalogue and scoreboard follow
+        self.lost: list[Task] = []  # the task the helper held when it died
         self._lock = threading.Lock()
         self._on_done = lambda: None
 
@@ -268,6 +272,9 @@ class _SharedRun:
 
     def summarise(self, outcome: RunOutcome, datasets: list[Dataset], console: Console) -> None:
         """The results in the registry's order, whoever ran them: the summary reads the same either way."""
+        outcome.helper_lost = [
+            f"{t.dataset}/{t.producer}" if t.producer else f"{t.dataset} (publication)" for t in self.lost
+        ]
         for d in datasets:
             for p in self.work[d.id]:
                 result = self.partitions.get((d.id, p))
@@ -333,6 +340,7 @@ def _feed_helper(board: WorkBoard, pool: ProcessPoolExecutor, shared: _SharedRun
         except Exception:  # noqa: BLE001 - a helper that cannot start or died
             # Its task and the rest of the board are this process's; a batch it cut short is
             # repaired by the next run's reconciliation.
+            shared.lost.append(job)
             board.put_back(job)
             return
         shared.done(board, job, result)

@@ -142,4 +142,5 @@ def test_a_helper_that_cannot_start_leaves_its_partitions_here(env: Path, monkey
         load_registry(), env, dataset="subventions", console=Console(quiet=True), helper=True
     )
     assert not outcome.failed and outcome.helper_partitions == 0
+    assert len(outcome.helper_lost) == 1  # the task it was handed, run again here
     assert sorted(b["producer"] for b in outcome.batches) == sorted(COMMUNES)
