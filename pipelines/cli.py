@@ -178,7 +178,10 @@ def run(
     index = _index()
     _check_ids(index, producer=producer, dataset=dataset)
     try:
-        with _demo_feeds():
+        with _demo_feeds() as stack:
+            # Drops waiting are work for sure: the helper process starts now, its imports running on
+            # the other core while this one starts the warehouse, asks the feeds and imports Dagster.
+            pool = _early_helper(stack, index, dataset=dataset, producer=producer, history=history)
             # What has work is decided before Dagster and pandas are imported: with nothing new, the
             # run ends here. ``--history`` records every run, so it always goes through Dagster.
             lookout = None
@@ -189,7 +192,7 @@ def run(
             if lookout is not None and lookout.idle:
                 outcome = None
             else:
-                outcome = _run_everything(dataset, producer, history, lookout)
+                outcome = _run_everything(dataset, producer, history, lookout, pool)
     except typer.Exit:
         raise
     except Exception as exc:  # the platform itself failed: say so, exit 3
@@ -580,8 +583,11 @@ def dev(
         raise typer.Exit(subprocess.call(command, env={**os.environ, "TERRITOIRE_HOME": str(_home())}))
 
 
-def _run_everything(dataset: str | None, producer: str | None, history: bool, lookout: Lookout | None) -> Any:
-    """The run through Dagster, given the feeds' answers already asked for (``lookout``)."""
+def _run_everything(
+    dataset: str | None, producer: str | None, history: bool, lookout: Lookout | None, pool: Any
+) -> Any:
+    """The run through Dagster, given the feeds' answers already asked for (``lookout``) and the helper
+    process already started (``pool``, or None)."""
     from pipelines.runner import run_pending
 
     registry = _registry()
@@ -594,10 +600,30 @@ def _run_everything(dataset: str | None, producer: str | None, history: bool, lo
         console=console.real,
         history=history,
         downloads=lookout.downloads if lookout is not None else None,
-        # A second process takes half the drops when there are enough (pipelines/partition_run.py);
-        # the console script's main module is guarded, as the spawned process needs.
+        # Without an early helper, a second process still takes part of the tasks when there are
+        # enough (pipelines/partition_run.py); the console script's main module is guarded, as the
+        # spawned process needs.
         helper=None,
+        pool=pool,
     )
+
+
+def _early_helper(
+    stack: ExitStack, index: RegistryIndex, *, dataset: str | None, producer: str | None, history: bool
+) -> Any:
+    """The helper process (``pipelines/helper_process.py``), started when enough drops wait and a core
+    is free; shut down when ``stack`` closes. It loads the registry itself, as this command does."""
+    from pipelines.helper_process import MIN_SHARED_PARTITIONS, helper_pool, start_helper
+    from pipelines.pending import drops_waiting
+
+    if (os.cpu_count() or 1) < 2:
+        return None
+    if drops_waiting(index, _home(), dataset=dataset, producer=producer) < MIN_SHARED_PARTITIONS:
+        return None
+    _prepare_dagster_home()  # the helper inherits DAGSTER_HOME, which --history writes to
+    pool = stack.enter_context(helper_pool(None, _home(), history))
+    start_helper(pool)
+    return pool
 
 
 def _print_nothing_new(index: RegistryIndex, lookout: Lookout) -> None:

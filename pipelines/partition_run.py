@@ -9,15 +9,13 @@ one Dagster run each. The warehouse serialises what must be (advisory locks per 
 DDL, per publication), so two producers loading at once is what the distributed deployment already
 does.
 
-A helper that dies leaves its task to the main process; a batch it cut short is repaired by the next
-run's reconciliation, as after any crash.
+The pool itself is ``pipelines/helper_process.py``'s. A helper that dies leaves its task to the main
+process; a batch it cut short is repaired by the next run's reconciliation, as after any crash.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,6 @@ from resources.harvest import Harvested
 from resources.harvest.resource import Prefetched
 from resources.registry.model import Dataset, Registry
 
-# Below this many partitions the helper's start (≈ 3 s of imports on the idle core) is not worth it.
-MIN_SHARED_PARTITIONS = 8
 # A batch's summary in the metadata of runs that carry only the last batch (before ``batches``).
 _BATCH_KEYS = ("file_name", "rows_read", "rows_accepted", "rows_quarantined", "status", "refusal_reason")
 
@@ -161,30 +157,14 @@ def new_worker(registry: Registry, home: Path, history: bool) -> Worker:
     )
 
 
-# --------------------------------------------------------------------------- the helper process
+# --------------------------------------------------------------------------- in the helper process
 
 _HELPER: dict[str, Worker] = {}
 
 
-def helper_pool(registry: Registry, home: Path, history: bool) -> ProcessPoolExecutor:
-    """One helper process (spawned: the caller has threads, which a fork would copy mid-flight).
-
-    The process starts at the pool's first task: :func:`start_helper` sends an empty one so that its
-    imports run while the main process prepares the run."""
-    return ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_helper,
-        initargs=(registry, str(home), history),
-    )
-
-
-def start_helper(pool: ProcessPoolExecutor) -> None:
-    pool.submit(os.getpid)
-
-
-def _start_helper(registry: Registry, home: str, history: bool) -> None:
-    _HELPER["worker"] = new_worker(registry, Path(home), history)
+def start_worker(registry: Registry, home: Path, history: bool) -> None:
+    """The helper's :class:`Worker` (``pipelines/helper_process.py`` calls it when the process starts)."""
+    _HELPER["worker"] = new_worker(registry, home, history)
 
 
 def run_in_helper(kind: str, *args: Any) -> PartitionResult | PublicationResult:

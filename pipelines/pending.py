@@ -126,6 +126,20 @@ def look_for_work(
     return lookout
 
 
+def drops_waiting(
+    index: RegistryIndex, home: Path, *, dataset: str | None = None, producer: str | None = None
+) -> int:
+    """How many drop partitions have files in their inbox: each is a run to make, whatever else the
+    warehouse says (a file dropped is always taken)."""
+    datasets = [index.datasets[dataset]] if dataset else list(index.datasets.values())
+    return sum(
+        1
+        for d in datasets
+        for p, kind in d["sources"].items()
+        if kind == "drop" and producer in (None, p) and inbox_files(home, p, d["id"])
+    )
+
+
 def harvest_failure(error: BaseException) -> str:
     """The line a failed harvest shows, as the run's partition failure shows it."""
     return f"{type(error).__module__}.{type(error).__name__}: {error}".strip()

@@ -25,14 +25,8 @@ from rich.progress import Progress
 
 from assets.keys import source_host
 from assets.producer import harvest_request, pending_files
-from pipelines.partition_run import (
-    MIN_SHARED_PARTITIONS,
-    PartitionResult,
-    Worker,
-    helper_pool,
-    run_in_helper,
-    start_helper,
-)
+from pipelines.helper_process import MIN_SHARED_PARTITIONS, helper_pool, start_helper
+from pipelines.partition_run import PartitionResult, Worker, run_in_helper
 from pipelines.platform_resources import platform_resources
 from pipelines.publication_run import PublicationResult, write_outputs
 from pipelines.reconcile import rewrite_reports, stale_publications
@@ -100,6 +94,7 @@ def run_pending(
     history: bool = False,
     downloads: Mapping[tuple[str, str], Future] | None = None,
     helper: bool | None = False,
+    pool: ProcessPoolExecutor | None = None,
 ) -> RunOutcome:
     """``history`` records the runs in the instance under ``DAGSTER_HOME`` so the UI shows them; it
     costs about a second of SQLite writes per partition run, so the default keeps them in memory
@@ -119,7 +114,8 @@ def run_pending(
 
     ``helper`` shares the tasks with a second process (``pipelines/partition_run.py``); ``None`` lets
     the run decide (enough partitions and a free core). The caller's main module must be import-safe
-    (``if __name__ == "__main__"``), as any spawned process requires: the command line's is.
+    (``if __name__ == "__main__"``), as any spawned process requires: the command line's is. ``pool``:
+    a helper the caller started already (``pipelines/helper_process.py``) and will shut down.
     """
     console = console or Console()
     # The quality gate's library takes seconds to import: a thread imports it while the first
@@ -155,8 +151,8 @@ def run_pending(
     if helper is None:
         helper = total >= MIN_SHARED_PARTITIONS and (os.cpu_count() or 1) > 1
     with contextlib.ExitStack() as stack:
-        pool = stack.enter_context(helper_pool(registry, home, history)) if helper else None
-        if pool is not None:
+        if pool is None and helper:
+            pool = stack.enter_context(helper_pool(registry, home, history))
             # Its imports run on the other core while this process builds its own Dagster instance.
             start_helper(pool)
         # Only the network wait runs in threads (one per host, its sources in turn): Dagster runs stay

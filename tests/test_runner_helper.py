@@ -14,7 +14,8 @@ from conftest import SHARED_SCHEMAS, _create_database, _drop_database
 from rich.console import Console
 
 import pipelines.runner
-from pipelines.partition_run import helper_pool, new_worker, run_in_helper
+from pipelines.helper_process import helper_pool
+from pipelines.partition_run import new_worker, run_in_helper
 from pipelines.runner import run_pending
 from resources.harvest import Harvested
 from resources.registry.load import load_registry
@@ -144,3 +145,44 @@ def test_a_helper_that_cannot_start_leaves_its_partitions_here(env: Path, monkey
     assert not outcome.failed and outcome.helper_partitions == 0
     assert len(outcome.helper_lost) == 1  # the task it was handed, run again here
     assert sorted(b["producer"] for b in outcome.batches) == sorted(COMMUNES)
+
+
+def test_the_command_line_starts_the_helper_when_enough_drops_wait(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Eight communes' drops: `territoire run` starts the helper before it imports Dagster, the helper
+    loading the registry itself; every file ends as one batch, rows conserved."""
+    from typer.testing import CliRunner
+
+    import pipelines.helper_process
+    from pipelines.cli import app
+    from pipelines.pending import drops_waiting
+    from resources.registry.index import registry_index
+
+    communes = [*COMMUNES, "luynes", "fondettes", "la-riche"]
+    store = Store(home=str(env))
+    for commune in communes:
+        target = store.inbox(commune, "subventions")
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(VALID, target / f"{commune}.csv")
+    index = registry_index(env / "cache")
+    assert drops_waiting(index, env) == len(communes)
+    assert drops_waiting(index, env, producer="tours") == 1 and drops_waiting(index, env, dataset="dae") == 0
+
+    started = []
+    real_pool = pipelines.helper_process.helper_pool
+
+    def watched(registry, home, history):
+        started.append(registry)
+        return real_pool(registry, home, history)
+
+    monkeypatch.setattr(pipelines.helper_process, "helper_pool", watched)
+    result = CliRunner().invoke(app, ["run", "--dataset", "subventions"])
+    assert result.exit_code == 0, result.output
+    assert started == [None], "one helper, started by the command line, loading the registry itself"
+    warehouse = Warehouse(home=str(env))
+    batches = warehouse.batches("subventions")
+    warehouse.dispose()
+    assert sorted(batches["producer"]) == sorted(communes) and set(batches["status"]) == {"loaded"}
+    assert (batches["rows_read"] == batches["rows_accepted"] + batches["rows_quarantined"]).all()
+    assert (env / "publish" / "subventions.csv").exists()
