@@ -169,7 +169,7 @@ def run_pending(
             resources=resources,
             history=history,
         )
-        shared = _SharedRun(by_id, work, harvested, stale)
+        shared = _SharedRun(work, harvested, stale)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("ingestion", total=total)
             board = shared.board(downloads, on_done=lambda: progress.advance(task))
@@ -202,13 +202,9 @@ class _SharedRun:
     """The run's state both takers update: which partitions are left per dataset, the results."""
 
     def __init__(
-        self,
-        by_id: dict[str, Dataset],
-        work: dict[str, list[str]],
-        harvested: dict[tuple[str, str], str],
-        stale: dict[str, str],
+        self, work: dict[str, list[str]], harvested: dict[tuple[str, str], str], stale: dict[str, str]
     ) -> None:
-        self.by_id, self.work, self.harvested, self.stale = by_id, work, harvested, stale
+        self.work, self.harvested, self.stale = work, harvested, stale
         self.left = {ds: len(partitions) for ds, partitions in work.items()}
         self.changed = dict.fromkeys(work, False)
         self.partitions: dict[tuple[str, str], PartitionResult] = {}
