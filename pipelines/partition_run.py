@@ -2,12 +2,12 @@
 
 ``territoire run`` is CPU-bound on one core (reading, harmonising and validating files, the quality
 gate, Dagster's own bookkeeping per run), while the machine has more. Dagster is not safe to share
-between threads, so the run's tasks (``pipelines/work_board.py``) are shared with **one helper
+between threads, so the run's partitions (``pipelines/work_board.py``) are shared with **one helper
 process**, which holds its own :class:`Worker` — its own Dagster instance, the same assets and
-resources on the same home — and runs partitions and publications exactly as the main process does,
-one Dagster run each. The warehouse serialises what must be (advisory locks per producer, per dataset
-DDL, per publication), so two producers loading at once is what the distributed deployment already
-does.
+resources on the same home — and runs them exactly as the main process does, one Dagster run each
+(publications stay in the main process, see ``pipelines/runner.py``). The warehouse serialises what
+must be (advisory locks per producer, per dataset DDL, per publication), so two producers loading at
+once is what the distributed deployment already does.
 
 The pool itself is ``pipelines/helper_process.py``'s. A helper that dies leaves its task to the main
 process; a batch it cut short is repaired by the next run's reconciliation, as after any crash.
@@ -167,7 +167,8 @@ def start_worker(registry: Registry, home: Path, history: bool) -> None:
     _HELPER["worker"] = new_worker(registry, home, history)
 
 
-def run_in_helper(kind: str, *args: Any) -> PartitionResult | PublicationResult:
-    """:meth:`Worker.partition` or :meth:`Worker.publication` in the helper process (the pool's task)."""
-    worker = _HELPER["worker"]
-    return worker.partition(*args) if kind == "partition" else worker.publication(*args)
+def run_in_helper(
+    dataset_id: str, producer: str, tags: dict[str, str], fetched: Any = None
+) -> PartitionResult:
+    """:meth:`Worker.partition` in the helper process (the pool's task)."""
+    return _HELPER["worker"].partition(dataset_id, producer, tags, fetched)

@@ -2,13 +2,11 @@
 
 The runner decides *when* a dataset is published (all its partitions of the run are done); this
 module decides *whether* (something changed, its files are stale, or it was delivered but never
-published) and runs it through Dagster. Plain-data results let the helper process
-(``pipelines/partition_run.py``) publish a dataset exactly as the main process would.
+published) and runs it through Dagster, its result as plain data for the run's summary.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +33,6 @@ class PublicationResult:
     failed: str | None = None  # the label of what failed
     repaired: str | None = None  # "<dataset> : why — fichiers réécrits"
     outputs_due: bool = False  # files were written: the catalogue and scoreboard follow
-    pid: int = 0  # the process that ran it
 
 
 def publish_dataset(
@@ -51,7 +48,7 @@ def publish_dataset(
 ) -> PublicationResult:
     """Rewrite ``d``'s stale files (``stale``: why, when nothing new came), then publish it when a batch
     of the run changed it or it was delivered but never published."""
-    out = PublicationResult(dataset=d.id, pid=os.getpid())
+    out = PublicationResult(dataset=d.id)
     if stale is not None and not changed:
         if write_publication_files(registry, home, d.id, instance=instance, outputs=False):
             out.outputs_due = True

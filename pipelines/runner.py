@@ -54,8 +54,8 @@ class RunOutcome:
     failed_batches: list[dict] = field(default_factory=list)
     # Partitions the helper process ran (pipelines/partition_run.py).
     helper_partitions: int = 0
-    # The task the helper held when it died ("<dataset>/<producer>" or "<dataset> (publication)"): run
-    # again here, but a batch it had already committed is in the warehouse only, not in ``batches``.
+    # The partition the helper held when it died ("<dataset>/<producer>"): run again here, but a batch
+    # it had already committed is in the warehouse only, not in ``batches``.
     helper_lost: list[str] = field(default_factory=list)
 
 
@@ -264,9 +264,7 @@ class _SharedRun:
 
     def summarise(self, outcome: RunOutcome, datasets: list[Dataset], console: Console) -> None:
         """The results in the registry's order, whoever ran them: the summary reads the same either way."""
-        outcome.helper_lost = [
-            f"{t.dataset}/{t.producer}" if t.producer else f"{t.dataset} (publication)" for t in self.lost
-        ]
+        outcome.helper_lost = [f"{t.dataset}/{t.producer}" for t in self.lost]
         for d in datasets:
             for p in self.work[d.id]:
                 result = self.partitions.get((d.id, p))
@@ -315,20 +313,20 @@ def _record(
 
 
 def _feed_helper(board: WorkBoard, pool: ProcessPoolExecutor, shared: _SharedRun) -> None:
-    """Hand the helper process tasks from the front of the board until none is left. This thread only
-    waits on the helper: Dagster runs in the processes, never here."""
+    """Hand the helper process partitions from the front of the board until none is left. This thread
+    only waits on the helper: Dagster runs in the processes, never here."""
 
-    # A download's exception stays here: exceptions do not all survive pickling.
     def sendable(task: Task) -> bool:
-        return not isinstance(task.fetched, BaseException)
+        # Publications stay here, where the gate's great-expectations was imported in the background:
+        # the helper would import it again in the foreground (seconds of CPU) for a task or two. A
+        # download's exception stays here too: exceptions do not all survive pickling.
+        return not task.is_publication and not isinstance(task.fetched, BaseException)
 
     while (job := board.take(front=True, accept=sendable)) is not None:
-        if job.is_publication:
-            args = ("publication", job.dataset, *shared.publication_args(job.dataset))
-        else:
-            args = ("partition", job.dataset, job.producer, shared.tags(job), job.fetched)
         try:
-            result = pool.submit(run_in_helper, *args).result()
+            result = pool.submit(
+                run_in_helper, job.dataset, job.producer, shared.tags(job), job.fetched
+            ).result()
         except Exception:  # noqa: BLE001 - a helper that cannot start or died
             # Its task and the rest of the board are this process's; a batch it cut short is
             # repaired by the next run's reconciliation.

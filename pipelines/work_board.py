@@ -4,12 +4,12 @@ A ``territoire run`` has three kinds of work: the drops' partitions (ready at on
 partitions (ready when their download is over) and each dataset's publication (ready when all its
 partitions of the run are done). Two takers share them: the main process's thread, which takes from
 the back, and the thread that feeds the helper process, which takes from the front — so the helper
-starts on the first datasets while the main process works back from the last ones, and a
-publication made ready by either is taken by whichever frees up first.
+starts on the first datasets while the main process works back from the last ones and meets first
+the harvests and publications, added at the back as they become ready.
 
 ``queue.Queue`` does not fit: the run must know when *no more* work can come (the last download and
-the last publication are done), not only that the queue is empty for now; and the helper cannot
-take every task (a download's exception stays in the process that holds it).
+the last publication are done), not only that the queue is empty for now; and the helper does not
+take every task (publications, a download's exception).
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def test_a_partition_runs_in_the_helper_process(env: Path):
     registry = load_registry()
     _drop_everywhere(env)
     with helper_pool(registry, env, history=False) as pool:
-        result = pool.submit(run_in_helper, "partition", "subventions", "tours", {}).result()
+        result = pool.submit(run_in_helper, "subventions", "tours", {}).result()
     assert result.success and result.pid not in (0, os.getpid())
     assert [(r["producer"], r["status"]) for r in result.rows] == [("tours", "loaded")]
 
@@ -107,17 +107,18 @@ def _fountains(*, not_modified: bool = False) -> Harvested:
     )
 
 
-def test_the_helper_runs_a_harvested_partition_then_the_publication(env: Path):
-    """The download made in the main process reaches the helper's run; the publication it then makes
-    writes the dataset's files under the same home."""
+def test_the_helper_runs_a_harvested_partition_with_the_bytes_downloaded_here(env: Path):
+    """The download made in the main process reaches the helper's run, which archives and loads it;
+    the main process then publishes the dataset from the warehouse."""
     registry = load_registry()
     with helper_pool(registry, env, history=False) as pool:
-        ingest = pool.submit(run_in_helper, "partition", "fontaines-eau", "eau-metropole", {}, _fountains())
-        ingested = ingest.result()
-        published = pool.submit(run_in_helper, "publication", "fontaines-eau", True, None).result()
+        ingested = pool.submit(run_in_helper, "fontaines-eau", "eau-metropole", {}, _fountains()).result()
     assert ingested.success and ingested.ran and ingested.pid != os.getpid()
     assert [(r["file_name"], r["status"]) for r in ingested.rows] == [("fontaines.csv", "loaded")]
-    assert published.published and published.outputs_due and published.pid == ingested.pid
+    worker = new_worker(registry, env, history=False)
+    published = worker.publication("fontaines-eau", True, None)
+    worker.resources["warehouse"].dispose()
+    assert published.published and published.outputs_due
     assert (env / "publish" / "fontaines-eau.csv").exists()
 
 
