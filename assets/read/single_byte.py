@@ -54,9 +54,12 @@ class SingleByteCodec:
         counts = np.bincount(np.frombuffer(data, np.uint8), minlength=256)
         return int(counts @ self.utf8_bytes)
 
-    def text_column(self, column: pa.ChunkedArray) -> pa.ChunkedArray:
-        """A column of cells parsed as ``large_binary`` as ``large_string`` (what pandas' ``str`` holds)."""
-        if not any(cell_bytes(chunk).max(initial=0) >= 0x80 for chunk in column.chunks):
+    def text_column(self, column: pa.ChunkedArray, high: bool | None = None) -> pa.ChunkedArray:
+        """A column of cells parsed as ``large_binary`` as ``large_string`` (what pandas' ``str`` holds);
+        ``high``: whether a cell holds a byte >= 0x80, when the caller already scanned them."""
+        if high is None:
+            high = any(cell_bytes(chunk).max(initial=0) >= 0x80 for chunk in column.chunks)
+        if not high:
             return pa.chunked_array([c.view(pa.large_string()) for c in column.chunks], pa.large_string())
         encoded = pc.dictionary_encode(column)
         # Arrow gives every chunk the same, final dictionary: decode each distinct dictionary once.
