@@ -71,3 +71,13 @@ def test_charset_normalizer_skipped_only_when_it_cannot_change_the_verdict(
     skipped = _verdict(path)
     monkeypatch.setattr(sniff, "_cp1252_either_way", lambda scored: False)
     assert skipped == _verdict(path)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_non_ascii_lines_as_a_split_of_the_whole_sample(seed: int) -> None:
+    rng = random.Random(seed)
+    alphabet = [b"a", b"\n", b"\xe9", b"\r", b" "]
+    sample = b"".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 400)))
+    limit = rng.randrange(1, 120)
+    whole = b"\n".join(line for line in sample.split(b"\n") if not line.isascii())[:limit]
+    assert sniff._non_ascii_lines(sample, limit) == whole

@@ -31,17 +31,14 @@ Mapper = Callable[..., Iterator[Any]]  # builtin ``map`` or an executor's ``map`
 def one_record_per_line(table: pa.Table, data: bytes | memoryview, run: Mapper = map) -> list[bool] | None:
     """For each column, whether a cell holds a byte >= 0x80 — when the records Arrow found are the
     block's lines, one each, in order; None otherwise. ``run`` maps the scans (on a pool's threads)."""
-    columns = table.columns
-    # The largest columns first, and the short newline counts last, fill the cores evenly.
-    order = sorted(range(len(columns)), key=lambda i: -columns[i].nbytes)
-    scans = run(column_scan, [columns[i] for i in order])
-    starts = range(0, len(data), _LINES_TASK)
-    counts = run(lambda start: _newlines(data, start), starts)
-    high = [False] * len(columns)
-    for i, scan in zip(order, scans, strict=True):
+    scans = run(column_scan, table.columns)
+    # The short newline counts last: they fill the cores evenly at the end.
+    counts = run(lambda start: _newlines(data, start), range(0, len(data), _LINES_TASK))
+    high = []
+    for scan in scans:
         if scan is None:
             return None
-        high[i] = scan
+        high.append(scan)
     lines = sum(counts) + (1 if data and data[-1] != 10 else 0)
     return high if table.num_rows == lines else None
 

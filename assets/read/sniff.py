@@ -173,11 +173,13 @@ def _detect_encoding(path: Path, bom_len: int) -> tuple[str, str, str, list[str]
         sample = fh.read(4 * SNIFF_BYTES)
         fh.seek(max(error_at - 4096, bom_len))
         sample += b"\n" + fh.read(SNIFF_BYTES)
-    lines = [line for line in sample.split(b"\n") if not line.isascii()]
-    sample = b"\n".join(lines)[: 2 * SNIFF_BYTES]
+    sample = _non_ascii_lines(sample, 2 * SNIFF_BYTES)
     as_utf8 = sample.decode("utf-8", "replace")
     bad = as_utf8.count("\ufffd")
-    good = len(as_utf8) - len(as_utf8.encode("ascii", "ignore")) - bad
+    # An ASCII byte decodes as itself even next to a broken sequence, and no other byte decodes as ASCII:
+    # the ASCII characters are counted on the bytes, without encoding the text again.
+    ascii_chars = int(np.count_nonzero(np.frombuffer(sample, np.uint8) < 0x80))
+    good = len(as_utf8) - ascii_chars - bad
     if good > 0 and good >= 20 * bad:
         return (
             "utf-8",
@@ -213,6 +215,23 @@ def _detect_encoding(path: Path, bom_len: int) -> tuple[str, str, str, list[str]
     if codec in {"latin_1", "iso8859_15"}:
         codec = "cp1252"  # same letters; cp1252 also decodes ’ € œ that producers' Windows tools write
     return codec, "territoire-cp1252" if codec == "cp1252" else "strict", codec, []
+
+
+def _non_ascii_lines(sample: bytes, limit: int) -> bytes:
+    """The lines of ``sample`` holding a non-ASCII byte, joined by newlines, cut at ``limit`` bytes: split
+    by pieces of about ``limit`` bytes of whole lines, and no further once ``limit`` bytes are kept."""
+    kept: list[bytes] = []
+    joined = -1  # length of the kept lines joined by newlines
+    start = 0
+    while start <= len(sample) and joined < limit:
+        stop = sample.find(b"\n", start + limit)
+        stop = len(sample) if stop < 0 else stop
+        for line in sample[start:stop].split(b"\n"):
+            if not line.isascii():
+                kept.append(line)
+                joined += len(line) + 1
+        start = stop + 1
+    return b"\n".join(kept)[:limit]
 
 
 def _cp1252_either_way(scored: list[tuple[int, float, str]]) -> bool:
@@ -255,7 +274,8 @@ def _sniff_text(
     if truncated and "\n" in text:
         text = text[: text.rfind("\n") + 1]  # complete lines only
     text = text.replace("\x00", "")
-    by_delimiter = {d: _sample_records(text, d) for d in DELIMITERS}
+    lines = io.StringIO(text, newline="")  # one copy of the text, read again for each delimiter
+    by_delimiter = {d: _sample_records(lines, d) for d in DELIMITERS}
     delimiter = _choose_delimiter(by_delimiter)
     records = by_delimiter[delimiter]
     if truncated and len(records) > 1:
@@ -293,9 +313,10 @@ def _sniff_text(
     )
 
 
-def _sample_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+def _sample_records(lines: io.StringIO, delimiter: str) -> list[tuple[int, list[str]]]:
     """(physical line where the record starts, fields) for the first records of the sample."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False)
+    lines.seek(0)
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=False)
     out: list[tuple[int, list[str]]] = []
     previous = 0
     try:
