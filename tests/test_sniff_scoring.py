@@ -18,6 +18,9 @@ from assets.read.staged import RefusedFile
 def test_every_candidate_decodes_one_byte_as_one_character(codec: str, errors: str) -> None:
     for b in range(256):
         assert len(bytes([b]).decode(codec, errors)) == 1
+    # the scoring counts only the bytes outside printable ASCII
+    controls, french = sniff._char_classes(codec)
+    assert not controls[0x20:0x7F].any() and not french[0x20:0x7F].any()
 
 
 @pytest.mark.parametrize(
