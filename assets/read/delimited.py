@@ -23,7 +23,7 @@ import csv
 import io
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 
 from assets.read.blocks import record_blocks
 from assets.read.limits import MAX_COLUMNS, MAX_LINE_BYTES, MAX_RECORD_BYTES
-from assets.read.one_line import Mapper, one_record_per_line
+from assets.read.one_line import Mapper, one_record_per_line, plain
 from assets.read.rows import all_empty, drop_repeated_headers, line_list, ragged_warnings
 from assets.read.single_byte import SingleByteCodec, single_byte_codec
 from assets.read.sniff import CsvPlan, sniff_csv
@@ -274,17 +274,19 @@ def _fast_frame(
 ) -> pd.DataFrame | None:
     """The block's frame when every line of ``data`` is one of Arrow's records (:mod:`.one_line`), its
     rows then numbered by position; None otherwise."""
+    # A column to decode has its distinct values checked instead of its cells (one_line ``deferred``).
+    deferred = single is not None
     if table.num_rows < _THREADED_ROWS:
-        high = one_record_per_line(table, data)
-        return None if high is None else _frame(table, plan, single, high=high)
+        high = one_record_per_line(table, data, deferred=deferred)
+        return None if high is None else _frame(table, plan, single, high=high, values_ok=plain)
     # The scans and the decoding are numpy and Arrow work that releases the GIL: both run on every core,
-    # the scans first so that a block leaving the fast path has decoded nothing.
+    # the scans first so that a block leaving the fast path has decoded little.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        high = one_record_per_line(table, data, pool.map)
-        if high is None:
+        high = one_record_per_line(table, data, pool.map, deferred=deferred)
+        frame = None if high is None else _frame(table, plan, single, pool.map, high, plain)
+        if frame is None:
             pool.shutdown(cancel_futures=True)
-            return None
-        return _frame(table, plan, single, pool.map, high)
+        return frame
 
 
 def _frame(
@@ -293,20 +295,26 @@ def _frame(
     single: SingleByteCodec | None,
     run: Mapper | None = None,
     high: list[bool] | None = None,
-) -> pd.DataFrame:
-    """``high``: which columns hold a byte >= 0x80, when a scan already knows."""
+    values_ok: Callable[[np.ndarray], bool] | None = None,
+) -> pd.DataFrame | None:
+    """``high``: which columns hold a byte >= 0x80, when a scan already knows; ``values_ok``: a test of
+    the distinct values of the columns to decode, None when one fails it."""
     # Cells stay in Arrow memory as pandas' ``str`` dtype: no Python object per cell (building them was
     # a third of the reading time and most of a chunk's memory), and the string methods of every
     # consumer run in C++.
     columns = [table.column(i) for i in range(len(plan.columns))]
     if single is not None:
         highs = high if high is not None else [None] * len(columns)
+        checks = [values_ok] * len(columns)
         if run is None and table.num_rows >= _THREADED_ROWS:
             # Decoding is mostly Arrow work (dictionary, take) that releases the GIL: a column per core.
             with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-                columns = list(pool.map(single.text_column, columns, highs))
+                decoded = list(pool.map(single.text_column, columns, highs, checks))
         else:
-            columns = list((run or map)(single.text_column, columns, highs))
+            decoded = list((run or map)(single.text_column, columns, highs, checks))
+        if any(c is None for c in decoded):
+            return None
+        columns = decoded
     return pd.DataFrame(
         {name: pd.Series(column, dtype="str") for name, column in zip(plan.columns, columns, strict=True)},
         index=pd.RangeIndex(table.num_rows),

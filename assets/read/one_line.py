@@ -14,6 +14,7 @@ cache instead of making a temporary array the size of a column.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,10 +29,16 @@ _LINES_TASK = 32 * 1024**2  # bytes of newline counting per task: short tasks ke
 Mapper = Callable[..., Iterator[Any]]  # builtin ``map`` or an executor's ``map``
 
 
-def one_record_per_line(table: pa.Table, data: bytes | memoryview, run: Mapper = map) -> list[bool] | None:
+def one_record_per_line(
+    table: pa.Table, data: bytes | memoryview, run: Mapper = map, *, deferred: bool = False
+) -> list[bool] | None:
     """For each column, whether a cell holds a byte >= 0x80 — when the records Arrow found are the
-    block's lines, one each, in order; None otherwise. ``run`` maps the scans (on a pool's threads)."""
-    scans = run(column_scan, table.columns)
+    block's lines, one each, in order; None otherwise. ``run`` maps the scans (on a pool's threads).
+
+    ``deferred``: a column is not scanned past its first chunk holding a byte >= 0x80, and the caller
+    must check its distinct values with :func:`plain` — a single-byte file's reader has them anyway, to
+    decode them, and they are a few thousand values instead of a million cells."""
+    scans = run(functools.partial(column_scan, deferred=deferred), table.columns)
     # The short newline counts last: they fill the cores evenly at the end.
     counts = run(lambda start: _newlines(data, start), range(0, len(data), _LINES_TASK))
     high = []
@@ -43,22 +50,30 @@ def one_record_per_line(table: pa.Table, data: bytes | memoryview, run: Mapper =
     return high if table.num_rows == lines else None
 
 
-def column_scan(column: pa.ChunkedArray) -> bool | None:
+def column_scan(column: pa.ChunkedArray, *, deferred: bool = False) -> bool | None:
     """None when a cell of ``column`` holds a quote, a line break or a NUL byte; otherwise whether a cell
-    holds a byte >= 0x80 (in a single-byte file, a column to decode)."""
+    holds a byte >= 0x80 (in a single-byte file, a column to decode). ``deferred``: see
+    :func:`one_record_per_line`."""
     high = False
     for chunk in column.chunks:
         cells = cell_bytes(chunk)
-        if not len(cells):
-            continue
-        # The minimum rules out the four bytes at once in a column without spaces (codes, dates).
-        low = int(cells.min())
-        if low <= 13 and bool(np.any((cells == 10) | (cells == 13) | (cells == 0))):
+        high = high or int(cells.max(initial=0)) >= 0x80
+        if high and deferred:
+            return True
+        if not plain(cells):
             return None
-        if low <= 34 and _holds(cells, 34):
-            return None
-        high = high or int(cells.max()) >= 0x80
     return high
+
+
+def plain(cells: np.ndarray) -> bool:
+    """No quote, line break or NUL byte among the bytes of ``cells``."""
+    if not len(cells):
+        return True
+    # The minimum rules out the four bytes at once in a column without spaces (codes, dates).
+    low = int(cells.min())
+    if low <= 13 and bool(np.any((cells == 10) | (cells == 13) | (cells == 0))):
+        return False
+    return not (low <= 34 and _holds(cells, 34))
 
 
 def _holds(cells: np.ndarray, byte: int) -> bool:
