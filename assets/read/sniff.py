@@ -238,8 +238,8 @@ def _non_ascii_lines(sample: bytes, limit: int) -> bytes:
 
 
 def _cp1252_either_way(scored: list[tuple[int, float, str]]) -> bool:
-    """Whether the verdict is cp1252 whatever charset-normalizer says, which then need not be asked (a
-    third of the time of sniffing a large file): cp1252 leads all the scores (first, it wins a tie) and
+    """Whether the verdict is cp1252 whatever charset-normalizer says, which then need not be asked (about
+    a quarter of the time of sniffing a large file): cp1252 leads all the scores (first, it wins a tie) and
     has too few control characters to be refused even when judged alone."""
     return max(scored, key=lambda s: s[0])[2] == "cp1252" and scored[0][1] <= 0.01
 
