@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import assets.read.delimited as delimited
+import assets.read.one_line as one_line
 from assets.read import iter_table, read_table
 from assets.read.single_byte import single_byte_codec
 
@@ -103,7 +104,49 @@ def test_fast_path_numbers_rows_as_the_scan(
     path = tmp_path / "t.csv"
     path.write_bytes(TRICKY[name])
     fast = read_table(path)
-    monkeypatch.setattr(delimited, "_one_record_per_line", lambda table, data: False)
+    monkeypatch.setattr(delimited, "one_record_per_line", lambda *args, **kwargs: None)
+    scanned = read_table(path)
+    _same(fast.frame, scanned.frame)
+    assert (fast.blank_lines_dropped, fast.warnings) == (scanned.blank_lines_dropped, scanned.warnings)
+
+
+# Each breaks the fast path's premise once, far into a file large enough for its scans to run on a pool
+# (assets/read/one_line.py); small Arrow blocks, scan slices and newline tasks put it in a late chunk,
+# slice and task.
+LATE = {
+    "lone CR": b"\xe93;4\r5;6\r\n",
+    "doubled quote": b'"Club ""\xe9t\xe9""";1\r\n',
+    "quote in a column without accents": b'\xe9;"1""2"\r\n',
+    "first accent and a quote": b'"\xe9 ""x""";1\r\n',
+    "multi-line cell": b'"ligne 1 \xe9\r\nligne 2";1\r\n',
+    "quoted CR": b'"\xe9\r\xe9";3\r\n',
+    "NUL": b"\xe9\x00x;y\r\n",
+    "blank line": b"\r\n",
+    "nothing": b"",
+}
+
+
+# The first column decoded from the start, or only from the late line (then the sniff sees the second).
+@pytest.mark.parametrize("body", ["Séjour à l’été;12,5", "Sejour;12,5 €"])
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8"])
+@pytest.mark.parametrize("name", sorted(LATE))
+def test_pooled_scans_number_rows_as_the_scan(
+    tmp_path: Path, name: str, encoding: str, body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = f"{body}\r\n".encode(encoding)
+    late = LATE[name] if encoding == "cp1252" else LATE[name].replace(b"\xe9", "é".encode())
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"nom;montant\r\n" + row * 55_000 + late + row * 5_000)
+    monkeypatch.setattr(delimited, "FAST_BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(one_line, "_SLICE", 10_000)
+    monkeypatch.setattr(one_line, "_LINES_TASK", 100_000)
+    scans: list[int] = []
+    real = delimited._parse_scanned
+    with monkeypatch.context() as m:
+        m.setattr(delimited, "_parse_scanned", lambda *args: scans.append(1) or real(*args))
+        fast = read_table(path)
+    assert bool(scans) == (name not in {"nothing", "blank line"})  # what breaks the premise, and only that
+    monkeypatch.setattr(delimited, "one_record_per_line", lambda *args, **kwargs: None)
     scanned = read_table(path)
     _same(fast.frame, scanned.frame)
     assert (fast.blank_lines_dropped, fast.warnings) == (scanned.blank_lines_dropped, scanned.warnings)

@@ -1,7 +1,7 @@
 """Parsing a delimited text file (CSV/TSV/TXT) into staged frames, whole or in chunks of bounded memory.
 
 The hot path parses with pyarrow (multi-threaded, all columns as strings) and, when every line of the
-block is one record, numbers the rows by their position (see :func:`_one_record_per_line` for why that
+block is one record, numbers the rows by their position (see :mod:`assets.read.one_line` for why that
 is exact); otherwise row numbers come from a vectorised quote-parity scan of the bytes, and when the
 file is irregular (ragged rows, stray quotes) the block is re-read with the standard ``csv`` module,
 which is slower but exact.
@@ -23,7 +23,7 @@ import csv
 import io
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,8 +34,9 @@ import pyarrow.csv as pacsv
 
 from assets.read.blocks import record_blocks
 from assets.read.limits import MAX_COLUMNS, MAX_LINE_BYTES, MAX_RECORD_BYTES
+from assets.read.one_line import Mapper, one_record_per_line, plain
 from assets.read.rows import all_empty, drop_repeated_headers, line_list, ragged_warnings
-from assets.read.single_byte import SingleByteCodec, cell_bytes, single_byte_codec
+from assets.read.single_byte import SingleByteCodec, single_byte_codec
 from assets.read.sniff import CsvPlan, sniff_csv
 from assets.read.staged import RefusedFile, StreamedTable
 
@@ -43,7 +44,6 @@ from assets.read.staged import RefusedFile, StreamedTable
 # path stays far below MAX_LINE_BYTES, even once transcoded (3 UTF-8 bytes per source byte at most), so
 # it needs no scan of line lengths: a longer line makes Arrow fail and the scanned path refuses it.
 FAST_BLOCK_BYTES = MAX_LINE_BYTES // 8
-_SCAN_STEP = 1024**2  # newline counting by slices that stay in the CPU cache
 _THREADED_ROWS = 50_000  # below, starting threads costs more than decoding the columns
 
 
@@ -140,8 +140,8 @@ def _parse_block(
     NUL bytes were removed; the block may be a view of the mapped file, which only the slow path copies."""
     table = _arrow_table(data, plan, single, multiline=False, block_size=FAST_BLOCK_BYTES, keep_blank=True)
     nul = False
-    if table is not None and _one_record_per_line(table, data):
-        frame = _frame(table, plan, single)
+    frame = None if table is None else _fast_frame(table, data, plan, single)
+    if frame is not None:
         frame.index = pd.Index(first_line + np.arange(len(frame), dtype="int64"), dtype="int64")
         blanks = 0
     elif not plan.utf8_verified:
@@ -160,41 +160,6 @@ def _parse_block(
         blanks += int(empty.sum())
         frame = frame.loc[~empty]
     return frame, blanks, nul
-
-
-def _one_record_per_line(table: pa.Table, data: bytes | memoryview) -> bool:
-    """Whether the records Arrow found are the block's lines, one each, in order — then a record's row
-    number is its position, and the byte scans of :func:`_parse_scanned` are not needed.
-
-    Why that is exact: blank lines were kept (Arrow makes each an all-empty record, which the caller
-    drops and counts as the scan would), no cell holds a quote, CR or LF — so no record spans two lines,
-    and every line has an even number of quotes, which is what the scan checks — so every line gave at
-    least one record; as many records as lines then means that no lone CR split a line either. No cell
-    holds a NUL byte either: Arrow keeps it as any other byte, and the slow path removes them.
-    """
-    # One thread: these scans are bound by memory bandwidth, a second thread did not make them faster.
-    return all(_plain_cells(c) for c in table.columns) and table.num_rows == _line_count(data)
-
-
-def _plain_cells(column: pa.ChunkedArray) -> bool:
-    """No cell of ``column`` holds a quote, a line break or a NUL byte."""
-    for chunk in column.chunks:
-        cells = cell_bytes(chunk)
-        if not len(cells):
-            continue
-        if cells.min() <= 13 and bool(np.any((cells == 10) | (cells == 13) | (cells == 0))):
-            return False
-        if bool(np.any(cells == 34)):
-            return False
-    return True
-
-
-def _line_count(data: bytes | memoryview) -> int:
-    arr = np.frombuffer(data, np.uint8)
-    newlines = sum(
-        int(np.count_nonzero(arr[i : i + _SCAN_STEP] == 10)) for i in range(0, len(arr), _SCAN_STEP)
-    )
-    return newlines + (1 if data and data[-1] != 10 else 0)
 
 
 def _parse_scanned(
@@ -304,17 +269,52 @@ def _arrow_table(
         return None
 
 
-def _frame(table: pa.Table, plan: CsvPlan, single: SingleByteCodec | None) -> pd.DataFrame:
+def _fast_frame(
+    table: pa.Table, data: bytes | memoryview, plan: CsvPlan, single: SingleByteCodec | None
+) -> pd.DataFrame | None:
+    """The block's frame when every line of ``data`` is one of Arrow's records (:mod:`.one_line`), its
+    rows then numbered by position; None otherwise."""
+    # A column to decode has its distinct values checked instead of its cells (one_line ``deferred``).
+    deferred = single is not None
+    if table.num_rows < _THREADED_ROWS:
+        high = one_record_per_line(table, data, deferred=deferred)
+        return None if high is None else _frame(table, plan, single, high=high, values_ok=plain)
+    # The scans and the decoding are numpy and Arrow work that releases the GIL: both run on every core,
+    # the scans first so that a block leaving the fast path has decoded little.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        high = one_record_per_line(table, data, pool.map, deferred=deferred)
+        frame = None if high is None else _frame(table, plan, single, pool.map, high, plain)
+        if frame is None:
+            pool.shutdown(cancel_futures=True)
+        return frame
+
+
+def _frame(
+    table: pa.Table,
+    plan: CsvPlan,
+    single: SingleByteCodec | None,
+    run: Mapper | None = None,
+    high: list[bool] | None = None,
+    values_ok: Callable[[np.ndarray], bool] | None = None,
+) -> pd.DataFrame | None:
+    """``high``: which columns hold a byte >= 0x80, when a scan already knows; ``values_ok``: a test of
+    the distinct values of the columns to decode, None when one fails it."""
     # Cells stay in Arrow memory as pandas' ``str`` dtype: no Python object per cell (building them was
     # a third of the reading time and most of a chunk's memory), and the string methods of every
     # consumer run in C++.
     columns = [table.column(i) for i in range(len(plan.columns))]
-    if single is not None and table.num_rows >= _THREADED_ROWS:
-        # Decoding is mostly Arrow work (dictionary, take) that releases the GIL: a column per core.
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            columns = list(pool.map(single.text_column, columns))
-    elif single is not None:
-        columns = [single.text_column(c) for c in columns]
+    if single is not None:
+        highs = high if high is not None else [None] * len(columns)
+        checks = [values_ok] * len(columns)
+        if run is None and table.num_rows >= _THREADED_ROWS:
+            # Decoding is mostly Arrow work (dictionary, take) that releases the GIL: a column per core.
+            with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+                decoded = list(pool.map(single.text_column, columns, highs, checks))
+        else:
+            decoded = list((run or map)(single.text_column, columns, highs, checks))
+        if any(c is None for c in decoded):
+            return None
+        columns = decoded
     return pd.DataFrame(
         {name: pd.Series(column, dtype="str") for name, column in zip(plan.columns, columns, strict=True)},
         index=pd.RangeIndex(table.num_rows),

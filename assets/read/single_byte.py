@@ -23,6 +23,7 @@ once gives the same text (the test suite checks it).
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,9 +55,19 @@ class SingleByteCodec:
         counts = np.bincount(np.frombuffer(data, np.uint8), minlength=256)
         return int(counts @ self.utf8_bytes)
 
-    def text_column(self, column: pa.ChunkedArray) -> pa.ChunkedArray:
-        """A column of cells parsed as ``large_binary`` as ``large_string`` (what pandas' ``str`` holds)."""
-        if not any(cell_bytes(chunk).max(initial=0) >= 0x80 for chunk in column.chunks):
+    def text_column(
+        self,
+        column: pa.ChunkedArray,
+        high: bool | None = None,
+        values_ok: Callable[[np.ndarray], bool] | None = None,
+    ) -> pa.ChunkedArray | None:
+        """A column of cells parsed as ``large_binary`` as ``large_string`` (what pandas' ``str`` holds);
+        ``high``: whether a cell holds a byte >= 0x80, when the caller already scanned them.
+        ``values_ok``: a test of the bytes of the distinct values of a column to decode; None when they
+        fail it."""
+        if high is None:
+            high = any(cell_bytes(chunk).max(initial=0) >= 0x80 for chunk in column.chunks)
+        if not high:
             return pa.chunked_array([c.view(pa.large_string()) for c in column.chunks], pa.large_string())
         encoded = pc.dictionary_encode(column)
         # Arrow gives every chunk the same, final dictionary: decode each distinct dictionary once.
@@ -66,6 +77,8 @@ class SingleByteCodec:
             dictionary = chunk.dictionary
             key = (len(dictionary), *(b.address if b is not None else 0 for b in dictionary.buffers()))
             if key not in decoded:
+                if values_ok is not None and not values_ok(cell_bytes(dictionary)):
+                    return None
                 decoded[key] = self._decode_values(dictionary)
             chunks.append(decoded[key].take(chunk.indices))
         return pa.chunked_array(chunks, pa.large_string())
