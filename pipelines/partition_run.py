@@ -24,8 +24,9 @@ import dagster as dg
 
 from assets.keys import asset_key
 from assets.producer import build_dataset_assets, pending_files
+from pipelines.dagster_run import dagster_instance, materialize_quietly, step_error
 from pipelines.platform_resources import platform_resources
-from pipelines.publication_run import QUIET, PublicationResult, publish_dataset, step_error
+from pipelines.publication_run import PublicationResult, publish_dataset
 from resources.harvest import Harvested
 from resources.harvest.resource import Prefetched
 from resources.registry.model import Dataset, Registry
@@ -50,10 +51,10 @@ class PartitionResult:
 
 @dataclass
 class Worker:
-    """What one process needs to run the platform's jobs: registry, home, Dagster instance, resources."""
+    """What one process needs to run the platform's jobs: registry, Dagster instance, resources (on the
+    platform's home)."""
 
     registry: Registry
-    home: Path
     instance: dg.DagsterInstance
     resources: dict
     history: bool = False
@@ -92,14 +93,11 @@ class Worker:
         )
 
     def publication(self, dataset_id: str, changed: bool, stale: str | None) -> PublicationResult:
-        d = self.registry.dataset(dataset_id)
         return publish_dataset(
-            self.registry,
-            d,
+            self.registry.dataset(dataset_id),
             assets=self.assets(dataset_id),
             instance=self.instance,
             resources=self.resources,
-            home=self.home,
             changed=changed,
             stale=stale,
         )
@@ -115,14 +113,12 @@ def run_partition(
     tags: dict[str, str],
 ) -> PartitionResult:
     """Materialise the partition's harvested + harmonised assets; the run's outcome as plain data."""
-    result = dg.materialize(
+    result = materialize_quietly(
         assets,
-        selection=[asset_key(d, "harvested"), asset_key(d, "harmonised")],
-        partition_key=partition,
+        [asset_key(d, "harvested"), asset_key(d, "harmonised")],
         instance=instance,
         resources=resources,
-        raise_on_error=False,
-        run_config=QUIET,
+        partition_key=partition,
         tags=tags,
     )
     out = PartitionResult(success=result.success, run_id=result.run_id, pid=os.getpid())
@@ -147,12 +143,12 @@ def batch_rows(dataset: Dataset, producer: str, meta: dict) -> list[dict]:
     return [{"dataset": dataset.id, "producer": producer, **{k: value(k) for k in _BATCH_KEYS}}]
 
 
-def new_worker(registry: Registry, home: Path, history: bool) -> Worker:
+def new_worker(registry: Registry, home: Path, history: bool, resources: dict | None = None) -> Worker:
+    """A process's worker; ``resources``: the platform's, when the caller holds them already."""
     return Worker(
         registry=registry,
-        home=home,
-        instance=dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral(),
-        resources=platform_resources(home),
+        instance=dagster_instance(history),
+        resources=resources if resources is not None else platform_resources(home),
         history=history,
     )
 

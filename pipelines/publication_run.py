@@ -15,12 +15,10 @@ import dagster as dg
 from assets.keys import asset_key
 from assets.outputs import OUTPUT_KEYS, build_output_assets
 from assets.producer import build_dataset_assets
+from pipelines.dagster_run import dagster_instance, materialize_quietly, step_error
 from pipelines.platform_resources import platform_resources
 from resources.registry.model import Dataset, Registry
 from resources.warehouse import Warehouse
-
-# The console shows progress and the final table; failures are summarised by the CLI, not Dagster's log.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -36,13 +34,11 @@ class PublicationResult:
 
 
 def publish_dataset(
-    registry: Registry,
     d: Dataset,
     *,
     assets: list,
     instance: dg.DagsterInstance,
     resources: dict,
-    home: Path,
     changed: bool,
     stale: str | None,
 ) -> PublicationResult:
@@ -50,7 +46,7 @@ def publish_dataset(
     of the run changed it or it was delivered but never published."""
     out = PublicationResult(dataset=d.id)
     if stale is not None and not changed:
-        if write_publication_files(registry, home, d.id, instance=instance, outputs=False):
+        if _write_published(d, assets, instance, resources):
             out.outputs_due = True
             out.repaired = f"{d.id} : {stale} — fichiers réécrits"
         else:
@@ -60,13 +56,11 @@ def publish_dataset(
     first_time = not (store.publish_dir / f"{d.id}.csv").exists() and _has_loaded_batch(warehouse, d)
     if not (changed or first_time):
         return out
-    result = dg.materialize(
+    result = materialize_quietly(
         assets,
-        selection=[asset_key(d, "territory"), asset_key(d, "published")],
+        [asset_key(d, "territory"), asset_key(d, "published")],
         instance=instance,
         resources=resources,
-        raise_on_error=False,
-        run_config=QUIET,
     )
     # The dataset's files are written, not yet the catalogue and scoreboard: both follow the datasets.
     out.outputs_due = out.outputs_due or result.success
@@ -82,15 +76,9 @@ def publish_dataset(
 
 def write_outputs(registry: Registry, resources: dict, instance: dg.DagsterInstance) -> bool:
     """Materialise the territory-wide catalogue and scoreboard, after the datasets' publications."""
-    result = dg.materialize(
-        build_output_assets(registry),
-        selection=list(OUTPUT_KEYS),
-        instance=instance,
-        resources=resources,
-        raise_on_error=False,
-        run_config=QUIET,
-    )
-    return result.success
+    return materialize_quietly(
+        build_output_assets(registry), list(OUTPUT_KEYS), instance=instance, resources=resources
+    ).success
 
 
 def write_publication_files(
@@ -102,31 +90,21 @@ def write_publication_files(
     outputs: bool = True,
 ) -> bool:
     """Materialise only ``<dataset>/published``, the files of the current version, and with ``outputs``
-    the territory's catalogue and scoreboard after it (the runner writes those once, at the end)."""
+    the territory's catalogue and scoreboard after it (``territoire approve``)."""
     d = registry.dataset(dataset)
-    selection = [asset_key(d, "published"), *(OUTPUT_KEYS if outputs else ())]
-    result = dg.materialize(
-        [*build_dataset_assets(registry, d), *(build_output_assets(registry) if outputs else ())],
-        selection=selection,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        resources=platform_resources(home),
-        raise_on_error=False,
-        run_config=QUIET,
+    assets = [*build_dataset_assets(registry, d), *(build_output_assets(registry) if outputs else ())]
+    extra = list(OUTPUT_KEYS) if outputs else []
+    return _write_published(
+        d, assets, instance or dagster_instance(False), platform_resources(home), extra=extra
     )
-    return result.success
 
 
-def step_error(result: dg.ExecuteInProcessResult):
-    """The error of the first failed step, if a step failed (rather than the run itself)."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            return (
-                error.cause
-                if error.cls_name == "DagsterExecutionStepExecutionError" and error.cause
-                else error
-            )
-    return None
+def _write_published(
+    d: Dataset, assets: list, instance: dg.DagsterInstance, resources: dict, *, extra: list | None = None
+) -> bool:
+    """The files of ``d``'s current version, written again from ``published.<dataset>`` (and ``extra``)."""
+    selection = [asset_key(d, "published"), *(extra or [])]
+    return materialize_quietly(assets, selection, instance=instance, resources=resources).success
 
 
 def _has_loaded_batch(warehouse: Warehouse, dataset: Dataset) -> bool:

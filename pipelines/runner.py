@@ -13,12 +13,11 @@ import contextlib
 import importlib
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
@@ -26,7 +25,7 @@ from rich.progress import Progress
 from assets.keys import source_host
 from assets.producer import harvest_request, pending_files
 from pipelines.helper_process import MIN_SHARED_PARTITIONS, helper_pool, start_helper
-from pipelines.partition_run import PartitionResult, Worker, run_in_helper
+from pipelines.partition_run import PartitionResult, new_worker, run_in_helper
 from pipelines.platform_resources import platform_resources
 from pipelines.publication_run import PublicationResult, write_outputs
 from pipelines.reconcile import rewrite_reports, stale_publications
@@ -162,17 +161,11 @@ def run_pending(
             {key: harvest_request(store, by_id[key[0]], key[1]) for key in harvested if key not in downloads},
             resources["harvester"].policy(),
         )
-        worker = Worker(
-            registry=registry,
-            home=home,
-            instance=dg.DagsterInstance.get() if history else dg.DagsterInstance.ephemeral(),
-            resources=resources,
-            history=history,
-        )
-        shared = _SharedRun(work, harvested, stale)
+        worker = new_worker(registry, home, history, resources)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("ingestion", total=total)
-            board = shared.board(downloads, on_done=lambda: progress.advance(task))
+            shared = _SharedRun(work, harvested, stale, on_partition=lambda: progress.advance(task))
+            board = shared.board(downloads)
             if pool is not None:
                 feeder = threading.Thread(
                     target=_feed_helper, args=(board, pool, shared), name="helper feeder", daemon=True
@@ -202,9 +195,14 @@ class _SharedRun:
     """The run's state both takers update: which partitions are left per dataset, the results."""
 
     def __init__(
-        self, work: dict[str, list[str]], harvested: dict[tuple[str, str], str], stale: dict[str, str]
+        self,
+        work: dict[str, list[str]],
+        harvested: dict[tuple[str, str], str],
+        stale: dict[str, str],
+        on_partition: Callable[[], None],
     ) -> None:
         self.work, self.harvested, self.stale = work, harvested, stale
+        self._on_partition = on_partition  # the progress bar counts partitions
         self.left = {ds: len(partitions) for ds, partitions in work.items()}
         self.changed = dict.fromkeys(work, False)
         self.partitions: dict[tuple[str, str], PartitionResult] = {}
@@ -212,12 +210,10 @@ class _SharedRun:
         self.outputs_due = False  # a dataset's files were (re)written: the catalogue and scoreboard follow
         self.lost: list[Task] = []  # the task the helper held when it died
         self._lock = threading.Lock()
-        self._on_done = lambda: None
 
-    def board(self, downloads: Mapping[tuple[str, str], Future], on_done) -> WorkBoard:
+    def board(self, downloads: Mapping[tuple[str, str], Future]) -> WorkBoard:
         """The drops ready at once, in the registry's order; harvests as their downloads end; the
         publications of datasets without partitions ready at once, the others to come."""
-        self._on_done = on_done
         board = WorkBoard()
         for ds, partitions in self.work.items():
             for p in partitions:
@@ -259,7 +255,7 @@ class _SharedRun:
                 self.left[task.dataset] -= 1
                 if self.left[task.dataset] == 0:
                     board.add(Task(task.dataset), expected=True)
-                self._on_done()
+                self._on_partition()
         board.finish()
 
     def summarise(self, outcome: RunOutcome, datasets: list[Dataset], console: Console) -> None:
