@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,17 +68,25 @@ def read_run_state(url: str) -> dict[str, Any] | None:
             "SELECT dataset, version, diff FROM meta.publications WHERE status = 'held' "
             "ORDER BY dataset, version"
         ).fetchall()
-    seen: dict[tuple[str, str], set[int]] = {}
-    for row in batches:
-        if row["sequence"] is not None:
-            seen.setdefault((row["dataset"], row["producer"]), set()).add(int(row["sequence"]))
     return {
-        "sequences_seen": seen,
+        "sequences_seen": sequences_by_partition(
+            (row["dataset"], row["producer"], row["sequence"]) for row in batches
+        ),
         "loaded": {row["dataset"] for row in batches if row["status"] == "loaded"},
         "batches": [{k: row[k] for k in ("batch_id", "dataset", "producer")} for row in batches],
         "current": {row["dataset"]: int(row["version"]) for row in current},
         "holds": [held_version(row["dataset"], row["version"], row["diff"]) for row in held],
     }
+
+
+def sequences_by_partition(rows: Iterable[tuple[str, str, int | None]]) -> dict[tuple[str, str], set[int]]:
+    """The drop sequence numbers taken, by (dataset, producer), from ``meta.batches`` rows (dataset,
+    producer, sequence); batches without a sequence (before sequences were recorded) take none."""
+    seen: dict[tuple[str, str], set[int]] = {}
+    for dataset, producer, sequence in rows:
+        if sequence is not None:
+            seen.setdefault((dataset, producer), set()).add(int(sequence))
+    return seen
 
 
 def held_version(dataset: str, version: int, diff: dict[str, Any]) -> dict[str, Any]:

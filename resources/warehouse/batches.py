@@ -8,6 +8,8 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from resources.batch_log import sequences_by_partition
+
 
 @dataclass
 class BatchRecord:
@@ -86,12 +88,9 @@ def sequences_seen(conn: psycopg.Connection, dataset: str, producer: str) -> set
 
 def all_sequences_seen(conn: psycopg.Connection) -> dict[tuple[str, str], set[int]]:
     """:func:`sequences_seen` of every partition at once, by (dataset, producer)."""
-    seen: dict[tuple[str, str], set[int]] = {}
-    for dataset, producer, sequence in conn.execute(
-        "SELECT dataset, producer, sequence FROM meta.batches WHERE sequence IS NOT NULL"
-    ).fetchall():
-        seen.setdefault((dataset, producer), set()).add(int(sequence))
-    return seen
+    return sequences_by_partition(
+        conn.execute("SELECT dataset, producer, sequence FROM meta.batches WHERE sequence IS NOT NULL")
+    )
 
 
 def current_batches(conn: psycopg.Connection, table: str) -> dict[str, str]:
