@@ -61,35 +61,14 @@ def filled(frame: pd.DataFrame, column: str) -> pd.Series:
 def single_column(
     frame: pd.DataFrame, column: str, rule: str, bad_of: Callable[[pd.Series], np.ndarray], suffix
 ) -> pd.DataFrame:
-    """Run a per-value predicate on the distinct non-empty values of one column."""
+    """Run a per-value predicate on the distinct non-empty values of one column; the cells are reached
+    only where a value is bad. The column's codes are the validator's when it encoded this very column
+    (``run_custom_checks``), else computed here."""
     if column not in frame.columns:
         return empty_errors()
     col = frame[column]
-    enc = _known_codes(col, column)
-    if enc is not None:
-        return _single_encoded(col, enc, column, rule, bad_of, suffix)
-    values = col[col != ""]
-    if values.empty:
-        return empty_errors()
-    codes, u = factorize_text(values)
-    u = u.astype("str")  # the predicates' regexes run in C++ on Arrow strings
-    bad_u = np.asarray(bad_of(u))
-    bad = bad_u[codes] if bad_u.dtype == bool else bad_u[codes] != ""
-    if not bad.any():
-        return empty_errors()
-    v = values[bad]
-    rows = pd.Series(v.index.to_numpy(), index=v.index)
-    text = suffix if isinstance(suffix, str) else pd.Series(bad_u[codes][bad])
-    msg = messages(column, rows, v, text if isinstance(text, str) else text.to_numpy(object))
-    return error_frame(rows.to_numpy(), column, rule, v.to_numpy(), msg.to_numpy())
-
-
-def _single_encoded(
-    col: pd.Series, enc: Encoded, column: str, rule: str, bad_of: Callable[[pd.Series], np.ndarray], suffix
-) -> pd.DataFrame:
-    """:func:`single_column` on a column whose codes are known: the cells are reached only where bad."""
-    codes_all, uniques = enc.factorised()
-    u = uniques if uniques.dtype == "str" else uniques.astype("str")
+    codes_all, uniques = (_known_codes(col, column) or Encoded(col, None, None)).factorised()
+    u = uniques if uniques.dtype == "str" else uniques.astype("str")  # the predicates' regexes run on Arrow
     judged = np.flatnonzero((u != "").to_numpy(bool))
     if not len(judged):
         return empty_errors()
