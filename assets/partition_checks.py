@@ -51,6 +51,7 @@ def batch_metadata(outcomes: list[BatchOutcome]) -> dict[str, Any]:
         "batches": dg.MetadataValue.json(
             [
                 {
+                    "batch_id": o.batch_id,
                     "file_name": o.file_name,
                     "status": o.status,
                     "rows_read": o.rows_read,

@@ -222,7 +222,7 @@ def run(
     for task in outcome.helper_lost:
         console.print(
             f"[yellow]processus auxiliaire en échec[/] pendant {escape(task)} : la tâche a été reprise ici ; "
-            "un lot qu'il aurait déjà enregistré n'est pas dans ce tableau, `territoire status` le montre.",
+            "les lots qu'il avait déjà enregistrés figurent dans ce tableau, lus dans le journal des lots.",
             soft_wrap=True,
         )
     for batch in outcome.failed_batches:
@@ -468,11 +468,12 @@ def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
 
 def _refusal_reason(batch: dict[str, Any]) -> str | None:
     """The refusal's code, kept in the batch's JSON report (meta.batches keeps the sentence only)."""
-    path = _home() / "reports" / str(batch["producer"]) / str(batch["dataset"]) / f"{batch['batch_id']}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("refusal_reason")
-    except (OSError, ValueError):
-        return None
+    from quality.reports.batch import read_batch_report
+
+    report = read_batch_report(
+        _home() / "reports", str(batch["producer"]), str(batch["dataset"]), str(batch["batch_id"])
+    )
+    return None if report is None else report.get("refusal_reason")
 
 
 @app.command()

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -32,6 +33,7 @@ from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
 from pipelines.work_board import Task, WorkBoard
 from quality.gate import LIBRARIES as GATE_LIBRARIES
+from quality.reports.batch import read_batch_report
 from resources.harvest.probe import probe_feeds
 from resources.registry.model import Dataset, Registry
 from resources.store import Store
@@ -53,8 +55,8 @@ class RunOutcome:
     failed_batches: list[dict] = field(default_factory=list)
     # Partitions the helper process ran (pipelines/partition_run.py).
     helper_partitions: int = 0
-    # The partition the helper held when it died ("<dataset>/<producer>"): run again here, but a batch
-    # it had already committed is in the warehouse only, not in ``batches``.
+    # The partition the helper held when it died ("<dataset>/<producer>"): run again here; a batch it
+    # had already committed is read back from the batch log into ``batches`` (``_recover_lost``).
     helper_lost: list[str] = field(default_factory=list)
 
 
@@ -124,6 +126,9 @@ def run_pending(
     resources = platform_resources(home)
     store, warehouse = resources["store"], resources["warehouse"]
     warehouse.setup()
+    # A helper that dies after committing a batch cannot report it: the batch log, read from here on,
+    # can (the database's clock, the one recorded_at is written with).
+    started = warehouse.clock()
     outcome = RunOutcome(warehouse=warehouse.masked_url)
     datasets = [registry.dataset(dataset)] if dataset else list(registry.datasets.values())
 
@@ -183,6 +188,7 @@ def run_pending(
             if pool is not None:
                 feeder.join()
     shared.summarise(outcome, datasets, console)
+    _recover_lost(outcome, shared.lost, by_id, resources, started)
     if shared.outputs_due and not write_outputs(registry, resources, worker.instance):
         outcome.failed.append("territoire (catalogue et tableau de bord)")
     outcome.holds = warehouse.holds()
@@ -306,6 +312,39 @@ def _record(
         outcome.helper_partitions += 1
     outcome.batches += result.rows
     outcome.failed_batches += [r for r in result.rows if r["status"] == "failed"]
+
+
+def _recover_lost(
+    outcome: RunOutcome, lost: list[Task], datasets: Mapping[str, Dataset], resources: dict, since: datetime
+) -> None:
+    """Add to the run's table the batches a dead helper committed before it could say so.
+
+    The partition was run again here, which found its files already taken: the batch log since the
+    run began holds what the helper made, and the batch reports the refusal's reason."""
+    warehouse, store = resources["warehouse"], resources["store"]
+    reported = {b.get("batch_id") for b in outcome.batches}
+    for task in lost:
+        d = datasets[task.dataset]
+        logged = warehouse.batches_since(d.table, task.producer, since)
+        for row in logged.to_dict("records"):
+            if row["batch_id"] in reported:
+                continue
+            report = read_batch_report(store.reports_dir, task.producer, d.id, row["batch_id"]) or {}
+            batch = {
+                "dataset": d.id,
+                "producer": task.producer,
+                "batch_id": row["batch_id"],
+                "file_name": row["file_name"],
+                "status": row["status"],
+                "rows_read": int(row["rows_read"]),
+                "rows_accepted": int(row["rows_accepted"]),
+                "rows_quarantined": int(row["rows_quarantined"]),
+                "message": row["message"] if row["status"] == "failed" else "",
+                "refusal_reason": str(report.get("refusal_reason") or ""),
+            }
+            outcome.batches.append(batch)
+            if batch["status"] == "failed":
+                outcome.failed_batches.append(batch)
 
 
 def _feed_helper(board: WorkBoard, pool: ProcessPoolExecutor, shared: _SharedRun) -> None:

@@ -148,6 +148,31 @@ def test_a_helper_that_cannot_start_leaves_its_partitions_here(env: Path, monkey
     assert sorted(b["producer"] for b in outcome.batches) == sorted(COMMUNES)
 
 
+def test_a_batch_the_helper_committed_before_dying_is_in_the_run_table(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The helper loads its partition, then dies before answering: the partition run again here finds
+    its file taken, and the run's table still lists that batch, once, from the batch log."""
+    import helper_faults
+
+    monkeypatch.setattr(pipelines.runner, "run_in_helper", helper_faults.commit_then_die)
+    _drop_everywhere(env)
+    outcome = run_pending(
+        load_registry(), env, dataset="subventions", console=Console(quiet=True), helper=True
+    )
+    assert len(outcome.helper_lost) == 1 and outcome.helper_partitions == 0
+    lost_producer = outcome.helper_lost[0].split("/")[1]
+    assert sorted(b["producer"] for b in outcome.batches) == sorted(COMMUNES)
+    warehouse = Warehouse(home=str(env))
+    logged = warehouse.batches(producer=lost_producer)
+    warehouse.dispose()
+    assert len(logged) == 1  # one file, one batch: the run here did not load it a second time
+    (recovered,) = [b for b in outcome.batches if b["producer"] == lost_producer]
+    assert recovered["batch_id"] == logged["batch_id"].iloc[0]
+    assert recovered["rows_read"] == recovered["rows_accepted"] + recovered["rows_quarantined"] > 0
+    assert not outcome.failed and not outcome.failed_batches
+
+
 def test_the_command_line_starts_the_helper_when_enough_drops_wait(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -117,6 +117,17 @@ def write_batch_report(report: dict[str, Any], reports_dir: Path) -> tuple[Path,
     return html_path, json_path, csv_path
 
 
+def read_batch_report(reports_dir: Path, producer: str, dataset: str, batch_id: str) -> dict[str, Any] | None:
+    """A batch's JSON report as written (``dataset``: its id), or None when it is not there or not JSON."""
+    try:
+        _, json_path, _ = report_paths(
+            {"producer": producer, "dataset": dataset, "batch_id": batch_id}, reports_dir
+        )
+        return json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def report_json(report: dict[str, Any]) -> bytes:
     return json.dumps(report, ensure_ascii=False, indent=1, default=_json_default).encode("utf-8")
 

@@ -46,6 +46,11 @@ BATCHES_QUERY = (
     "AND (%(producer)s::text IS NULL OR producer = %(producer)s) "
     "ORDER BY received_at, sequence NULLS FIRST, recorded_at"
 )
+# What a partition recorded from a moment on (the database's clock, as ``recorded_at`` is).
+BATCHES_SINCE_QUERY = (
+    "SELECT * FROM meta.batches WHERE dataset = %(dataset)s AND producer = %(producer)s "
+    "AND recorded_at >= %(since)s ORDER BY received_at, sequence NULLS FIRST, recorded_at"
+)
 LATEST_BATCHES_QUERY = (
     "SELECT DISTINCT ON (dataset, producer) * FROM meta.batches "
     "ORDER BY dataset, producer, received_at DESC, sequence DESC NULLS LAST, recorded_at DESC"

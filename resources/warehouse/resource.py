@@ -211,6 +211,17 @@ class Warehouse(dg.ConfigurableResource):
         """``meta.batches`` rows, oldest first, optionally for one dataset and/or producer."""
         return self._query(meta_batches.BATCHES_QUERY, {"dataset": dataset, "producer": producer})
 
+    def clock(self) -> datetime:
+        """The database's time: what ``recorded_at`` is compared with, whatever this machine's clock."""
+        with self.transaction() as conn:
+            return conn.execute("SELECT clock_timestamp()").fetchone()[0]
+
+    def batches_since(self, dataset: str, producer: str, since: datetime) -> pd.DataFrame:
+        """The partition's ``meta.batches`` rows recorded at ``since`` (:meth:`clock`) or later."""
+        return self._query(
+            meta_batches.BATCHES_SINCE_QUERY, {"dataset": dataset, "producer": producer, "since": since}
+        )
+
     def latest_batches(self) -> pd.DataFrame:
         """The most recent batch of each (dataset, producer), loaded or refused."""
         return self._query(meta_batches.LATEST_BATCHES_QUERY)
