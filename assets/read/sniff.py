@@ -37,6 +37,7 @@ from assets.read.limits import (
 )
 from assets.read.rows import header_index, unique_headers
 from assets.read.staged import RefusedFile
+from assets.read.utf8 import Utf8Scan
 
 DELIMITERS = (";", ",", "\t", "|")
 TEXT_SINGLE_BYTE = ["cp1252", "latin_1", "iso8859_15", "mac_roman", "cp850"]
@@ -124,6 +125,16 @@ def sniff_csv(path: Path, *, verify_utf8: bool = True) -> CsvPlan:
     return plan
 
 
+def _first_error(chunk: bytes) -> int:
+    """Where Python's decoder stops in ``chunk`` (the sample around it is sniffed); 0 when the error is
+    in bytes carried from the chunk before."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(chunk, False)
+    except UnicodeDecodeError as exc:
+        return max(exc.start, 0)
+    return 0
+
+
 def _head_is_utf8(head: bytes, bom_len: int, size: int) -> bool:
     """Whether the sniffed bytes are UTF-8 (a sequence cut by the end of the sample is not an error)."""
     try:
@@ -147,23 +158,19 @@ def _check_not_binary(path: Path, sample: bytes) -> None:
 def _detect_encoding(path: Path, bom_len: int) -> tuple[str, str, str, list[str]]:
     """(codec, errors, label, warnings). The whole file is checked for UTF-8 validity, streaming, so that
     a file valid on its first megabyte but not later is not half-decoded."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    scan = Utf8Scan()  # Arrow's validator: Python's decoder would build a string of the whole file
     error_at = None
     with path.open("rb") as fh:
         fh.seek(bom_len)
         pos = bom_len
         # A small first read: a file that is not UTF-8 usually shows it in its first lines.
         while chunk := fh.read(SNIFF_BYTES if pos == bom_len else SCAN_BYTES):
-            try:
-                decoder.decode(chunk, False)
-            except UnicodeDecodeError as exc:
-                error_at = pos + max(exc.start, 0)
+            if not scan.feed(chunk):
+                error_at = pos + _first_error(chunk)
                 break
             pos += len(chunk)
         else:
-            try:
-                decoder.decode(b"", True)
-            except UnicodeDecodeError:
+            if not scan.feed(b"", final=True):
                 error_at = pos
         if error_at is None:
             return "utf-8", "strict", "utf-8", []
