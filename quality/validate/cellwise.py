@@ -31,6 +31,7 @@ _STRING_RULES = {"required", "minLength", "maxLength", "enum"}
 # A number column is read cell by cell when its first cells are this often distinct (amounts), not
 # when they repeat (percentages, codes): hashing is cheap there and the distinct values few.
 _DISTINCT_SHARE = 0.2
+_PLAIN = f"^{_PLAIN_NUM}$"
 _SAMPLE = 16_384
 
 
@@ -137,20 +138,44 @@ def validate_string_cells(text: pd.Series, f: Field, missing_values: list[str]) 
     )
 
 
+def _plain_numbers(
+    arr: pa.ChunkedArray, missing: np.ndarray
+) -> tuple[pa.ChunkedArray, np.ndarray, np.ndarray]:
+    """(the cells stripped, which are plain decimals, their float value) of a number column.
+
+    Arrow's cast to float accepts exactly the plain decimals, plus ``inf``/``nan`` spellings (tested
+    in tests/test_validate_arrow.py): when it accepts every present cell, only those whose value is
+    not finite need the regex. Otherwise (a space around a number, a type error…) the cells are
+    stripped and matched one by one, as ``str.strip`` and the regex would."""
+    present = ~missing
+    try:
+        cast = pc.cast(arr if present.all() else pc.filter(arr, pa.array(present)), pa.float64())
+    except pa.ArrowInvalid:
+        stripped = pc.utf8_trim_whitespace(arr)  # what ``str.strip`` does on Arrow strings
+        plain = present & pc.match_substring_regex(stripped, _PLAIN).to_numpy(zero_copy_only=False)
+        values = np.full(len(arr), np.nan)
+        if plain.any():
+            values[plain] = pc.cast(pc.filter(stripped, pa.array(plain)), pa.float64()).to_numpy()
+        return stripped, plain, values
+    values = np.full(len(arr), np.nan)
+    values[present] = cast.to_numpy()
+    plain = present.copy()
+    odd = np.flatnonzero(present & ~np.isfinite(values))
+    if len(odd):  # 1e400 is plain (and no number: too large); ``inf`` and ``nan`` are not plain
+        odd_plain = pc.match_substring_regex(pc.take(arr, pa.array(odd)), _PLAIN)
+        plain[odd] = odd_plain.to_numpy(zero_copy_only=False)
+    return arr, plain, values
+
+
 def validate_number_cells(text: pd.Series, f: Field, missing_values: list[str]) -> ColumnResult:
     """A number field (Python's decimal syntax): plain decimals cast by Arrow, the rest parsed as usual.
 
     The rarer spellings (``1_000``, ``NaN``, a type error) are few: their distinct values go through
     :func:`quality.validate.types.parse_column` like any column's, so the verdicts cannot drift.
     """
-    n = len(text)
     arr = pa.chunked_array(pa.array(text.array))
     missing, blanked, _ = _missing(arr, missing_values)
-    stripped = pc.utf8_trim_whitespace(arr)  # what ``str.strip`` does on Arrow strings
-    plain = ~missing & pc.match_substring_regex(stripped, f"^{_PLAIN_NUM}$").to_numpy(zero_copy_only=False)
-    values = np.full(n, np.nan)
-    if plain.any():
-        values[plain] = pc.cast(pc.filter(stripped, pa.array(plain)), pa.float64()).to_numpy()
+    stripped, plain, values = _plain_numbers(arr, missing)
     ok = plain & np.isfinite(values)  # 1e400 is no number here (types._parse_number says why)
     rest = np.flatnonzero(~missing & ~plain)
     rest_exact = np.zeros(0, dtype=object)
