@@ -468,7 +468,7 @@ def _status_inputs() -> tuple[list[dict], list[dict], list[dict]]:
 
 def _refusal_reason(batch: dict[str, Any]) -> str | None:
     """The refusal's code, kept in the batch's JSON report (meta.batches keeps the sentence only)."""
-    from quality.reports.batch import read_batch_report
+    from quality.reports.paths import read_batch_report
 
     report = read_batch_report(
         _home() / "reports", str(batch["producer"]), str(batch["dataset"]), str(batch["batch_id"])

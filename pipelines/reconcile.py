@@ -18,7 +18,8 @@ from assets.dataset_schema import dataset_schema
 from assets.producer import ingest_archived
 from pipelines.pending import read_manifest, stale_files
 from quality.outcome import BatchOutcome
-from quality.reports.batch import report_paths, write_batch_report
+from quality.reports.batch import write_batch_report
+from quality.reports.paths import report_paths
 from resources.registry.model import Registry
 from resources.store import Store
 from resources.warehouse import Warehouse

@@ -33,7 +33,7 @@ from pipelines.reconcile import rewrite_reports, stale_publications
 from pipelines.schedules import HOST_TAG
 from pipelines.work_board import Task, WorkBoard
 from quality.gate import LIBRARIES as GATE_LIBRARIES
-from quality.reports.batch import read_batch_report
+from quality.reports.paths import read_batch_report
 from resources.harvest.probe import probe_feeds
 from resources.registry.model import Dataset, Registry
 from resources.store import Store

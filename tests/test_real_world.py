@@ -32,7 +32,7 @@ from assets.harmonise.normalise.column import normalise_column
 from assets.read import read_table
 from pipelines.cli import app
 from quality.privacy import MASKED_EMAIL, MASKED_PHONE, MASKED_VALUE, NATURAL_PERSON
-from quality.reports.batch import report_paths
+from quality.reports.paths import report_paths
 from resources.registry.load import load_registry
 
 pytestmark = pytest.mark.slow

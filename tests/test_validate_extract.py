@@ -1,5 +1,5 @@
 """Dates, datetimes and times are cut into their parts by Arrow's RE2 when every value is ASCII: the
-parts, hence the verdicts, are those Python's ``re`` finds (quality/validate/types.py ``_extract``).
+parts, hence the verdicts, are those Python's ``re`` finds (quality/validate/extract.py).
 
 An optional group that took no part reads NaN from ``re`` and "" from RE2; the parsers read both as
 "" (``fillna("")``), so that is how they are compared."""
@@ -11,7 +11,8 @@ import random
 
 import pandas as pd
 
-from quality.validate.types import _ISO_DATETIME, _ISO_TIME, _extract
+from quality.validate.extract import extract_parts as _extract
+from quality.validate.types import _ISO_DATETIME, _ISO_TIME
 
 FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%Y%m%d", "%H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 ALPHABET = "0123456789-/:T .,+Zx"

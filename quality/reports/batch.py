@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import pandas as pd
 from quality.column_names import column_label
 from quality.reports import environment, fr_int, write_atomically
 from quality.reports.fixes import fix_for, refusal_fix, rule_label
+from quality.reports.paths import report_paths
 
 HTML_ROWS_PER_GROUP = 200  # beyond, the page gets slow on a phone; the CSV has every row
 RANGES_SHOWN = 40
@@ -93,18 +93,6 @@ FORMAT_LABELS_FR = {
     "xls": "Excel 97 (XLS)",
     "ods": "OpenDocument (ODS)",
 }
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
-
-
-def report_paths(report: dict[str, Any], reports_dir: Path) -> tuple[Path, Path, Path]:
-    """Where the batch's HTML, JSON and rejected-rows CSV go (ids checked: they become paths)."""
-    parts = [str(report[key]) for key in ("producer", "dataset", "batch_id")]
-    for part in parts:
-        if not _SAFE_NAME.fullmatch(part) or ".." in part:
-            raise ValueError(f"identifiant impropre à un nom de fichier : {part!r}")
-    producer, dataset, batch = parts
-    folder = Path(reports_dir) / producer / dataset
-    return folder / f"{batch}.html", folder / f"{batch}.json", folder / f"{batch}-rejets.csv"
 
 
 def write_batch_report(report: dict[str, Any], reports_dir: Path) -> tuple[Path, Path, Path]:
@@ -115,17 +103,6 @@ def write_batch_report(report: dict[str, Any], reports_dir: Path) -> tuple[Path,
     write_atomically(json_path, report_json(report))
     write_atomically(html_path, render_batch_report(report, csv_name=csv_path.name).encode("utf-8"))
     return html_path, json_path, csv_path
-
-
-def read_batch_report(reports_dir: Path, producer: str, dataset: str, batch_id: str) -> dict[str, Any] | None:
-    """A batch's JSON report as written (``dataset``: its id), or None when it is not there or not JSON."""
-    try:
-        _, json_path, _ = report_paths(
-            {"producer": producer, "dataset": dataset, "batch_id": batch_id}, reports_dir
-        )
-        return json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def report_json(report: dict[str, Any]) -> bytes:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from quality.holds import approve_command
-from quality.reports.batch import report_paths, write_batch_report
+from quality.reports.batch import write_batch_report
+from quality.reports.paths import report_paths
 
 __all__ = ["annotate_reports", "approve_command", "hold_notes"]
 

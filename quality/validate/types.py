@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quality.schema import Field
+from quality.validate.extract import extract_parts
 
 DEFAULT_TRUE = ["true", "True", "TRUE", "1"]
 DEFAULT_FALSE = ["false", "False", "FALSE", "0"]
@@ -66,40 +67,6 @@ def _match(u: pd.Series, regex: str, flags: int = 0) -> np.ndarray:
     if flags & re.IGNORECASE:
         regex = "(?i)" + regex
     return u.str.fullmatch(regex).fillna(False).to_numpy(bool)
-
-
-# Classes whose meaning differs between Python's ``re`` and RE2 even on ASCII text (``\s`` holds \v and
-# \x1c-\x1f in Python's): a pattern using one is extracted by ``re``.
-_RE2_DIFFERS = re.compile(r"\\[sSwWbB]")
-
-
-def _extract(u: pd.Series, pattern: str) -> pd.DataFrame:
-    r"""``u.str.extract(pattern)`` (named groups only), by Arrow's RE2 kernel when every value is ASCII.
-
-    pandas' Arrow strings run ``extract`` through ``re`` value by value (about 10 µs each). On ASCII text
-    and without the classes above, RE2 and ``re`` find the same groups (both take the leftmost
-    alternative); a value with other characters keeps ``re``, whose ``\d`` also takes other digits, and
-    so does a line break, before which ``re``'s ``$`` also matches. An optional group that took no part
-    is NaN from ``re``, "" from RE2: the parsers read both as "" (``fillna("")``)."""
-    if len(u) and _arrow_text(u) and not _RE2_DIFFERS.search(pattern):
-        arr = pa.chunked_array(pa.array(u.array))
-        if pc.all(pc.string_is_ascii(arr)).as_py() and not pc.any(pc.match_substring(arr, "\n")).as_py():
-            try:
-                found = pc.extract_regex(arr, pattern)
-            except pa.ArrowInvalid:  # a pattern RE2 does not know
-                return u.str.extract(pattern)
-            columns = {
-                name: pd.Series(
-                    pd.array(pc.struct_field(found, [i]), dtype=u.dtype), index=u.index, copy=False
-                )
-                for i, name in enumerate(found.type.names)
-            }
-            return pd.DataFrame(columns, index=u.index)
-    return u.str.extract(pattern)
-
-
-def _arrow_text(u: pd.Series) -> bool:
-    return isinstance(u.dtype, pd.StringDtype) and u.dtype.storage == "pyarrow"
 
 
 def _parse_string(u: pd.Series, f: Field) -> Parsed:
@@ -248,7 +215,7 @@ _FAST_DIRECTIVES = set("YmdHMSfzy%")
 def _parse_strptime(u: pd.Series, f: Field, fmt: str) -> Parsed:
     """Emulate ``datetime.strptime(cell, fmt)`` with the very regex strptime builds for ``fmt``."""
     regex = _strptime._TimeRE_cache.pattern(fmt)
-    parts = _extract(u, rf"(?si)^(?:{regex})(?P<__rest>.*)$")
+    parts = extract_parts(u, rf"(?si)^(?:{regex})(?P<__rest>.*)$")
     ok = (parts["__rest"].fillna("x") == "").to_numpy(bool)
     directives = set(re.findall(r"%(.)", fmt))
     if not directives <= _FAST_DIRECTIVES:
@@ -284,7 +251,7 @@ def _parse_datetime(u: pd.Series, f: Field) -> Parsed:
     if f.format:
         return _parse_strptime(u, f, f.format.replace("fmt:", "", 1))
     # frictionless: cell[16] == ":" and len >= 19, then dateutil's isoparse.
-    parts = _extract(u, rf"^{_ISO_DATETIME}$")
+    parts = extract_parts(u, rf"^{_ISO_DATETIME}$")
     ok = parts["Y"].notna().to_numpy(bool)
     year, month, day = (_int_group(parts, k, 1) for k in ("Y", "m", "d"))
     clock, hour, minute, second = _clock_ok(parts)
@@ -299,7 +266,7 @@ def _parse_time(u: pd.Series, f: Field) -> Parsed:
         return _parse_with_frictionless(u, f)
     if f.format:
         return _parse_strptime(u, f, f.format.replace("fmt:", "", 1))
-    parts = _extract(u, rf"^{_ISO_TIME}$")
+    parts = extract_parts(u, rf"^{_ISO_TIME}$")
     ok = parts["H"].notna().to_numpy(bool)
     clock, hour, minute, second = _clock_ok(parts)
     ok = ok & clock & (second <= 59)
