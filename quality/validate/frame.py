@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
 
 from quality.schema import Field, TableSchema
@@ -140,11 +141,23 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchema) -> Validation:
     errors = [e for e in errors if not e.empty]
     all_errors = pd.concat(errors, ignore_index=True) if errors else empty_errors()
     if not all_errors.empty:
-        order = {n: i for i, n in enumerate(schema.field_names)}
-        all_errors["_f"] = all_errors["field"].map(order).fillna(len(order))
+        # A key's label ("a, b") is no field: after the fields, as an unknown name always was.
+        order = pd.Index(schema.field_names).get_indexer(all_errors["field"])
+        all_errors["_f"] = np.where(order < 0, len(schema.field_names), order)
         all_errors = (
             all_errors.sort_values(["row", "_f"], kind="stable").drop(columns="_f").reset_index(drop=True)
         )
-    invalid = pd.Index(pd.unique(all_errors["row"])) if not all_errors.empty else frame.index[:0]
-    invalid = frame.index[frame.index.isin(invalid)]
+    invalid = _invalid_rows(frame.index, all_errors["row"].to_numpy())
     return Validation(errors=all_errors, typed=typed, invalid_index=invalid)
+
+
+def _invalid_rows(index: pd.Index, rows: np.ndarray) -> pd.Index:
+    """The labels of ``index`` that have an error, in the frame's order (``rows`` are labels of it).
+
+    A read frame's index is its line numbers, increasing: the sorted distinct rows are the answer,
+    without testing a million labels for membership."""
+    if not len(rows):
+        return index[:0]
+    if index.is_monotonic_increasing and index.is_unique:
+        return pd.Index(np.unique(rows), dtype=index.dtype, name=index.name)
+    return index[index.isin(pd.unique(rows))]
