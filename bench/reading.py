@@ -12,11 +12,13 @@ from bench.common import Row, log, timed_cpu
 def bench_read(paths: dict[str, Path]) -> list[Row]:
     from assets.read import read_table
 
-    cp_seconds, cp_cpu, staged = timed_cpu(lambda: read_table(paths["1m-cp1252"]), repeat=3)
+    cp_seconds, cp_cpu, staged = timed_cpu(lambda: read_table(paths["1m-cp1252"]), repeat=3, warmup=1)
     rows = len(staged.frame)
     assert staged.encoding == "cp1252" and staged.delimiter == ";", (staged.encoding, staged.delimiter)
     del staged
-    pd_seconds, pd_cpu, frame = timed_cpu(lambda: pd.read_csv(paths["1m-utf8"], engine="pyarrow"), repeat=3)
+    pd_seconds, pd_cpu, frame = timed_cpu(
+        lambda: pd.read_csv(paths["1m-utf8"], engine="pyarrow"), repeat=3, warmup=1
+    )
     assert len(frame) == rows
     del frame
     ours, ref = rows / cp_seconds, rows / pd_seconds

@@ -22,7 +22,7 @@ def _frictionless_errors(path: Path, schema) -> tuple[float, list[tuple[int, str
         path=path.name, basepath=str(path.parent), schema=fl_schema, detector=Detector(schema_sync=True)
     )
     # Best of 3 like ours: both sides get their warm runs.
-    seconds, report = timed(lambda: resource.validate(limit_errors=10**9), repeat=3)
+    seconds, report = timed(lambda: resource.validate(limit_errors=10**9), repeat=3, warmup=1)
     out = []
     for task in report.tasks:
         for err in task.errors:
@@ -42,7 +42,7 @@ def bench_strict(paths: dict[str, Path]) -> list[Row]:
 
     schema = load_schema("scdl-subventions")
     path = paths["1m-utf8"]
-    seconds, cpu, report = timed_cpu(lambda: validate_file(path, schema), repeat=3)
+    seconds, cpu, report = timed_cpu(lambda: validate_file(path, schema), repeat=3, warmup=1)
     rows = report.rows
     ours_rate = rows / seconds
     log(f"strict validate_file: {rows} rows in {seconds:.2f} s, {len(report.errors)} errors")
@@ -100,7 +100,7 @@ def _parse_only(path: Path) -> tuple[float, float]:
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False, null_values=[]
     )
-    seconds, cpu, _ = timed_cpu(lambda: pacsv.read_csv(path, convert_options=convert), repeat=3)
+    seconds, cpu, _ = timed_cpu(lambda: pacsv.read_csv(path, convert_options=convert), repeat=3, warmup=1)
     return seconds, cpu
 
 
@@ -111,5 +111,5 @@ def _frame_only(path: Path, schema) -> tuple[float, float]:
     frame = read_table(path).frame
     present = [f.name for f in schema.fields if f.name in frame.columns]
     frame = frame[present]
-    seconds, cpu, _ = timed_cpu(lambda: validate_frame(frame, schema), repeat=3)
+    seconds, cpu, _ = timed_cpu(lambda: validate_frame(frame, schema), repeat=3, warmup=1)
     return seconds, cpu
