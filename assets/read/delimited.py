@@ -9,8 +9,9 @@ which is slower but exact.
 A file in a single-byte encoding (cp1252, latin-1…) is parsed as it is, its cells as binary, and decoded
 cell by cell afterwards (:mod:`assets.read.single_byte`); a UTF-16 file or a UTF-8 file with broken
 bytes is transcoded to UTF-8 before parsing. A file read whole whose first bytes are UTF-8 is not
-decoded by Python first: Arrow checks the UTF-8 of every cell as it builds them, and a block that
-leaves the fast path sends the file back to a sniff that checks it all (:func:`stream_csv`).
+decoded by Python first: its block is checked whole by Arrow's validator before Arrow parses it
+(:mod:`assets.read.utf8`), and a block that is not UTF-8 or leaves the fast path sends the file back to
+a sniff that checks it all (:func:`stream_csv`).
 
 Row numbers are the physical lines where records *start*: a quoted cell spanning three lines makes the
 next record start three lines later. Ragged rows are never dropped: missing cells are padded with
@@ -56,9 +57,9 @@ def stream_csv(path: Path, *, block_bytes: int | None, chunk_rows: int | None = 
     """A delimited file as a :class:`StreamedTable`: whole (``block_bytes`` and ``chunk_rows`` None) or
     in chunks of about ``chunk_rows`` rows."""
     if block_bytes is None and chunk_rows is None:
-        # Whole, the file is one block parsed before anything is handed out: Arrow's own check of the
-        # string cells can stand for decoding the whole file first (as long as a UTF-8 scan), and the
-        # file is sniffed again, checked whole, only if its block leaves the fast path.
+        # Whole, the file is one block parsed before anything is handed out: the block's own UTF-8
+        # check stands for the sniff's, and the file is sniffed again, checked whole, only if its block
+        # is not UTF-8 or leaves the fast path.
         try:
             return _stream(path, sniff_csv(path, verify_utf8=False), None, None).materialise()
         except _Unverified:
@@ -146,8 +147,8 @@ def _parse_block(
         frame.index = pd.Index(first_line + np.arange(len(frame), dtype="int64"), dtype="int64")
         blanks = 0
     elif not plan.utf8_verified:
-        # Arrow's check of the cells vouches for the UTF-8 only on the fast path (Arrow may also have
-        # failed on a byte that is not UTF-8): the slow paths decode the block, so it must be checked.
+        # The block is not UTF-8, or left the fast path, while the file's UTF-8 was only presumed: the
+        # slow paths decode it, so the file is sniffed again, checked whole (and cheaply: utf8.py).
         raise _Unverified
     else:
         if _has_nul(data):
@@ -263,7 +264,7 @@ def _arrow_table(
             ),
             convert_options=pacsv.ConvertOptions(
                 # The bytes are UTF-8 already: verified by the sniff, transcoded by Python, or checked
-                # whole just above (a quarter of the parse's CPU when Arrow checks cell by cell).
+                # whole just above (a fifth of the parse's CPU when Arrow checks cell by cell).
                 check_utf8=False,
                 column_types={n: cell_type for n in names},
                 null_values=[],

@@ -3,7 +3,7 @@
 The result is a :class:`CsvPlan`, which :mod:`assets.read.delimited` follows to parse the whole file.
 
 - **Encoding**: UTF-8 when the whole file decodes as UTF-8 (with or without BOM) — or, when the caller
-  has Arrow validate the rest (``verify_utf8=False``), when the first bytes do; a UTF-8 file with a
+  has the parser check the rest (``verify_utf8=False``), when the first bytes do; a UTF-8 file with a
   handful of broken bytes keeps UTF-8 with ``�`` and a warning; otherwise charset-normalizer chooses
   among the single-byte encodings French producers actually use, with cp1252 preferred over its
   look-alike latin-1 (same letters, and cp1252 also has ’ € œ) and a French-letter score arbitrating
@@ -73,7 +73,7 @@ class CsvPlan:
     avg_line_bytes: float
     warnings: list[str]
     # False: UTF-8 presumed from the first bytes only; whoever parses the rest must check it is UTF-8
-    # (Arrow does, building string cells) and sniff again with verify_utf8=True if it is not.
+    # (the CSV parser checks each block whole first) and sniff again with verify_utf8=True if it is not.
     utf8_verified: bool = True
 
 
