@@ -84,8 +84,7 @@ class Utf8Scan:
 
     def feed(self, chunk: bytes, *, final: bool = False) -> bool:
         """Whether what was fed so far is UTF-8 (the carried bytes are judged with the next chunk)."""
-        data = self._carry + chunk if self._carry else chunk
-        view = memoryview(data)
+        view = memoryview(self._carry + chunk if self._carry else chunk)
         tail = 0 if final else _cut_tail(view)
         self._carry = bytes(view[len(view) - tail :]) if tail else b""
-        return is_utf8(view[: len(view) - tail]) and (not tail or is_utf8(self._carry, final=False))
+        return is_utf8(view, final=final)  # judges the cut tail as a beginning, as it is carried

@@ -8,6 +8,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
+def arrow_text(col: pd.Series) -> bool:
+    """Whether the column's text is held by Arrow (a read frame's), so Arrow's kernels take it as it is."""
+    return isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow"
+
+
 def as_text(col: pd.Series) -> pd.Series:
     """The column as text with NA as "" (object or Arrow strings are kept as they are)."""
     if col.dtype != object and col.dtype != "str":
@@ -23,7 +28,7 @@ def factorize_text(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
     Arrow-backed strings (a read frame) are dictionary-encoded by Arrow in C++, which is several times
     faster than pandas' hash table; Arrow gives every chunk the same, final dictionary.
     """
-    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+    if arrow_text(text):
         encoded = pc.dictionary_encode(pa.array(text.array))
         chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
         if chunks:

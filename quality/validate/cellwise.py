@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quality.schema import Field
-from quality.validate.cells import factorize_text
+from quality.validate.cells import arrow_text, factorize_text
 from quality.validate.constraints import ColumnResult, _cell_errors, _constraint_key, _unique_failures
 from quality.validate.messages import rule_suffix
 from quality.validate.types import _PLAIN_NUM, Parsed, parse_column
@@ -35,13 +35,9 @@ _PLAIN = f"^{_PLAIN_NUM}$"
 _SAMPLE = 16_384
 
 
-def _arrow_text(text: pd.Series) -> bool:
-    return isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"
-
-
 def cell_validator(f: Field, text: pd.Series, want_key: bool, want_codes: bool) -> CellValidator | None:
     """The cell-by-cell validator for this column, or None when its distinct values are the way."""
-    if want_key or want_codes or not _arrow_text(text) or f.constraints.get("unique"):
+    if want_key or want_codes or not arrow_text(text) or f.constraints.get("unique"):
         return None
     if f.type == "string" and not f.format and set(f.constraints) <= _STRING_RULES:
         return validate_string_cells

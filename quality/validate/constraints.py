@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from quality.patterns import pattern_matches
 from quality.schema import Field
-from quality.validate.cells import as_text, factorize_text
+from quality.validate.cells import arrow_text, as_text, factorize_text
 from quality.validate.messages import ELEMENT_RULES_FR, empty_errors, error_frame, messages, rule_suffix
 from quality.validate.types import TYPED_DTYPES, Parsed, blank, parse_column
 
@@ -220,7 +220,7 @@ def validate_column(
 
 def _blanked(text: pd.Series, u_checked: pd.Series, codes: np.ndarray) -> pd.Series:
     """``text`` rebuilt from its distinct values with some of them blanked (Arrow's take when Arrow)."""
-    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+    if arrow_text(text):
         taken = pc.take(pa.array(u_checked.array), pa.array(codes))
         return pd.Series(pd.array(taken, dtype=text.dtype), index=text.index, copy=False)
     return pd.Series(u_checked.to_numpy(object)[codes], index=text.index, dtype=text.dtype)

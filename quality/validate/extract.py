@@ -9,6 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from quality.validate.cells import arrow_text
+
 # Classes whose meaning differs between Python's ``re`` and RE2 even on ASCII text (``\s`` holds \v and
 # \x1c-\x1f in Python's): a pattern using one is extracted by ``re``.
 _RE2_DIFFERS = re.compile(r"\\[sSwWbB]")
@@ -22,7 +24,7 @@ def extract_parts(u: pd.Series, pattern: str) -> pd.DataFrame:
     alternative); a value with other characters keeps ``re``, whose ``\d`` also takes other digits, and
     so does a line break, before which ``re``'s ``$`` also matches. An optional group that took no part
     is NaN from ``re``, "" from RE2: the parsers read both as "" (``fillna("")``)."""
-    if len(u) and _arrow_text(u) and not _RE2_DIFFERS.search(pattern):
+    if len(u) and arrow_text(u) and not _RE2_DIFFERS.search(pattern):
         arr = pa.chunked_array(pa.array(u.array))
         if pc.all(pc.string_is_ascii(arr)).as_py() and not pc.any(pc.match_substring(arr, "\n")).as_py():
             try:
@@ -37,7 +39,3 @@ def extract_parts(u: pd.Series, pattern: str) -> pd.DataFrame:
             }
             return pd.DataFrame(columns, index=u.index)
     return u.str.extract(pattern)
-
-
-def _arrow_text(u: pd.Series) -> bool:
-    return isinstance(u.dtype, pd.StringDtype) and u.dtype.storage == "pyarrow"
