@@ -206,3 +206,17 @@ def test_cell_by_cell_as_by_distinct_values(tmp_path, field, castable) -> None:
     pd.testing.assert_frame_equal(errors[0], errors[1])
     pd.testing.assert_series_equal(by_cell.typed(), by_value.typed())
     pd.testing.assert_series_equal(by_cell.checked, by_value.checked)
+
+
+def test_cells_taken_chunk_by_chunk_as_by_arrow() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from quality.validate.cells import take_cells
+
+    chunks = [["a", "bé", ""], [], ["c"], ["d", "e", "f", "g"], []]
+    arr = pa.chunked_array([pa.array(c, pa.large_string()) for c in chunks], pa.large_string())
+    flat = [v for c in chunks for v in c]
+    for positions in ([], [0], [2, 3], [0, 1, 2, 3, 4, 5, 6, 7], [7], [3, 6]):
+        taken = take_cells(arr, np.array(positions, dtype=np.int64))
+        assert taken.type == pa.large_string() and taken.to_pylist() == [flat[p] for p in positions]

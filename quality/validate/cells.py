@@ -21,6 +21,23 @@ def as_text(col: pd.Series) -> pd.Series:
     return col.fillna("") if col.hasnans else col
 
 
+def take_cells(arr: pa.ChunkedArray, positions: np.ndarray) -> pa.Array:
+    """The cells at increasing ``positions`` of a chunked column, taken chunk by chunk.
+
+    Arrow's ``take`` on a chunked text column first concatenates every chunk: a copy of the whole
+    column (90-170 ms in fresh memory for a text column of a million cells) to fetch a few thousand
+    cells, when an error list or a rare spelling needs them.
+    """
+    starts = np.cumsum([0] + [len(c) for c in arr.chunks])
+    cut = np.searchsorted(positions, starts)
+    parts = [
+        arr.chunk(i).take(pa.array(positions[cut[i] : cut[i + 1]] - starts[i]))
+        for i in range(arr.num_chunks)
+        if cut[i + 1] > cut[i]
+    ]
+    return pa.concat_arrays(parts) if parts else pa.array([], arr.type)
+
+
 def factorize_text(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """(codes, distinct values) of a text column, code -1 for NA, as ``pd.factorize`` (integer codes,
     int32 or wider).

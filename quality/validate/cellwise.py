@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from quality.schema import Field
-from quality.validate.cells import arrow_text, factorize_text
+from quality.validate.cells import arrow_text, factorize_text, take_cells
 from quality.validate.constraints import ColumnResult, _cell_errors, _constraint_key, _unique_failures
 from quality.validate.messages import rule_suffix
 from quality.validate.types import _PLAIN_NUM, Parsed, parse_column
@@ -72,7 +72,7 @@ def _errors(
             shown = (
                 np.full(len(pos), "", dtype=object)
                 if rule == "required"  # a missing value is shown empty, as validate_column does
-                else pc.take(arr, pa.array(pos)).to_numpy(zero_copy_only=False)
+                else take_cells(arr, pos).to_numpy(zero_copy_only=False)
             )
             errors.append(_cell_errors(labels[pos], shown, f.name, rule, rule_suffix(f, rule)))
     return errors
@@ -102,7 +102,7 @@ def _too_long(arr: pa.ChunkedArray, nbytes: np.ndarray, limit: float) -> np.ndar
     bad = np.zeros(len(arr), bool)
     candidates = np.flatnonzero(nbytes > limit)
     if len(candidates):
-        length = pc.utf8_length(pc.take(arr, pa.array(candidates))).to_numpy(zero_copy_only=False)
+        length = pc.utf8_length(take_cells(arr, candidates)).to_numpy(zero_copy_only=False)
         bad[candidates] = length > limit
     return bad
 
@@ -158,7 +158,7 @@ def _plain_numbers(
     plain = present.copy()
     odd = np.flatnonzero(present & ~np.isfinite(values))
     if len(odd):  # 1e400 is plain (and no number: too large); ``inf`` and ``nan`` are not plain
-        odd_plain = pc.match_substring_regex(pc.take(arr, pa.array(odd)), _PLAIN)
+        odd_plain = pc.match_substring_regex(take_cells(arr, odd), _PLAIN)
         plain[odd] = odd_plain.to_numpy(zero_copy_only=False)
     return arr, plain, values
 
@@ -176,7 +176,7 @@ def validate_number_cells(text: pd.Series, f: Field, missing_values: list[str]) 
     rest = np.flatnonzero(~missing & ~plain)
     rest_exact = np.zeros(0, dtype=object)
     if len(rest):
-        codes, u = factorize_text(pd.Series(pd.array(pc.take(arr, pa.array(rest)), dtype=text.dtype)))
+        codes, u = factorize_text(pd.Series(pd.array(take_cells(arr, rest), dtype=text.dtype)))
         p = parse_column(u, f)
         rest_ok = np.asarray(p.ok, bool)[codes]
         ok[rest] = rest_ok
