@@ -173,7 +173,10 @@ def run(
     """Matérialise, via Dagster, tout ce qui est en attente, puis publie le territoire."""
     from rich.markup import escape
 
+    from pipelines.quick_exit import skip_final_collection
     from quality.french import fr_int
+
+    skip_final_collection()
 
     index = _index()
     _check_ids(index, producer=producer, dataset=dataset)

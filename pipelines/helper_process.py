@@ -40,6 +40,8 @@ def start_helper(pool: ProcessPoolExecutor) -> None:
 
 def _start(registry: Registry | None, home: str, history: bool) -> None:
     from pipelines.partition_run import start_worker  # the heavy imports, in the helper only
+    from pipelines.quick_exit import skip_final_collection
     from resources.registry.load import load_registry
 
+    skip_final_collection()  # the run waits for this process to end
     start_worker(registry or load_registry(), Path(home), history)
