@@ -166,7 +166,6 @@ def run_pending(
             {key: harvest_request(store, by_id[key[0]], key[1]) for key in harvested if key not in downloads},
             resources["harvester"].policy(),
         )
-        worker = new_worker(registry, home, history, resources)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("ingestion", total=total)
             shared = _SharedRun(work, harvested, stale, on_partition=lambda: progress.advance(task))
@@ -176,6 +175,9 @@ def run_pending(
                     target=_feed_helper, args=(board, pool, shared), name="helper feeder", daemon=True
                 )
                 feeder.start()
+            # The helper takes its first tasks while this process builds its own Dagster instance
+            # (seconds on a slow machine, when the helper's is ready already).
+            worker = new_worker(registry, home, history, resources)
 
             while (job := board.take(front=False)) is not None:
                 label = f"{job.dataset} / {job.producer or 'publication'}"
