@@ -342,7 +342,7 @@ def demo(
     from pipelines.feeds import write_demo_feeds
     from pipelines.quick_exit import skip_final_collection
 
-    skip_final_collection()  # 0.25 s of the demo's exit
+    skip_final_collection()  # 0.3 s of the demo's exit
 
     # The embedded cluster's initdb (1-2 s, part of it waiting on the disk) runs meanwhile, so
     # `territoire run` after the demo only starts the server.

@@ -3,9 +3,9 @@
 At exit, CPython's finalisation runs the cycle collector over every object still alive. After a
 ``territoire run`` of the demo territory (Dagster, great-expectations, pandas imported; 48 partitions
 run) that took 1.7 s on the bench machine, once the work was committed and the table printed; the
-helper process paid 0.8 s more before the run could end, ``territoire demo`` 0.25 s. Freezing the
-heap just before (:func:`gc.freeze`) leaves those objects to the operating system, which takes the
-memory back at once.
+run then waited 0.9 s more for the helper process to end, and ``territoire demo`` spent 0.3 s there.
+Freezing the heap just before (:func:`gc.freeze`) leaves those objects to the operating system,
+which takes the memory back at once.
 
 Nothing the platform writes depends on a collector at exit: files are written atomically and
 closed by the code that opened them, connections and pools by their context managers.

@@ -176,7 +176,7 @@ def run_pending(
                 )
                 feeder.start()
             # The helper takes its first tasks while this process builds its own Dagster instance
-            # (seconds on a slow machine, when the helper's is ready already).
+            # (its first task started about a second earlier on the bench machine).
             worker = new_worker(registry, home, history, resources)
 
             while (job := board.take(front=False)) is not None:
