@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_the_heap_is_frozen_after_the_exit_handlers() -> None:
