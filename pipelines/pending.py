@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quality.reports.paths import report_paths
 from resources.batch_log import read_run_state, warehouse_url
 from resources.harvest.errors import HarvestError
 from resources.harvest.harvested import Harvested
@@ -159,9 +160,15 @@ def _repairs(index: RegistryIndex, home: Path, state: Mapping[str, Any], scope: 
     by_table = index.dataset_by_table()
     for batch in state["batches"]:
         d_id = by_table.get(batch["dataset"])
-        if d_id and not (home / "reports" / batch["producer"] / d_id / f"{batch['batch_id']}.json").exists():
+        if d_id and not _report_json(home, batch, d_id).exists():
             reasons.append(f"{d_id} / {batch['producer']} : rapport du lot {batch['batch_id']} absent")
     return reasons
+
+
+def _report_json(home: Path, batch: Mapping[str, Any], dataset_id: str) -> Path:
+    """The batch's JSON report, where the reconciliation looks for it (``pipelines/reconcile.py``)."""
+    ids = {"producer": batch["producer"], "dataset": dataset_id, "batch_id": batch["batch_id"]}
+    return report_paths(ids, home / "reports")[1]
 
 
 def read_manifest(publish_dir: Path) -> dict[str, dict]:
