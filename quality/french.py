@@ -5,6 +5,7 @@ Standard library only: the CLI's quick commands (``territoire status``) use it w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +41,13 @@ def _missing(value: Any) -> bool:
 
 def fr_int(n: Any) -> str:
     """1234567 → « 1 234 567 »."""
-    return f"{int(n):,}".replace(",", THOUSANDS)
+    return fr_ints([int(n)])[0]
+
+
+def fr_ints(numbers: Iterable[int]) -> list[str]:
+    """:func:`fr_int` of Python ints, in one pass: the row numbers of tens of thousands of errors, where
+    a call per number took longer than the format itself."""
+    return [f"{n:,}".replace(",", THOUSANDS) for n in numbers]
 
 
 def fr_number(x: Any, digits: int = 2) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from quality.errors import ERROR_COLUMNS
-from quality.french import THOUSANDS
+from quality.french import fr_ints
 from quality.schema import Field
 from quality.validate.types import DEFAULT_FALSE, DEFAULT_TRUE
 
@@ -122,9 +122,7 @@ def messages(field: str, rows: pd.Series, values: pd.Series, suffix: str | pd.Se
 
 def _row_numbers(rows: pd.Series) -> np.ndarray:
     """Row numbers as a French reader writes them: 12 345 (narrow no-break space) from 1 000 on."""
-    # fr_int's format, inlined on Python ints: a call per row took longer than the format (tens of
-    # thousands of errors in a large file).
-    return np.array([f"{r:,}".replace(",", THOUSANDS) for r in rows.astype("int64").tolist()], dtype=object)
+    return np.array(fr_ints(rows.astype("int64").tolist()), dtype=object)
 
 
 def error_frame(rows: Any, field: str, rule: str, values: Any, message: Any) -> pd.DataFrame:
