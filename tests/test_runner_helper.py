@@ -148,6 +148,31 @@ def test_a_helper_that_cannot_start_leaves_its_partitions_here(env: Path, monkey
     assert sorted(b["producer"] for b in outcome.batches) == sorted(COMMUNES)
 
 
+def test_a_main_process_that_cannot_build_its_worker_leaves_no_half_state(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The helper takes tasks before this process builds its own Dagster worker: if that fails, the run
+    fails, what the helper loaded meanwhile is whole batches, and the next run does the rest, once."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no Dagster instance today")
+
+    registry = load_registry()
+    _drop_everywhere(env)
+    with monkeypatch.context() as patched:
+        patched.setattr(pipelines.runner, "new_worker", broken)
+        with pytest.raises(RuntimeError, match="no Dagster instance"):
+            run_pending(registry, env, dataset="subventions", console=Console(quiet=True), helper=True)
+    outcome = run_pending(registry, env, dataset="subventions", console=Console(quiet=True))
+    assert not outcome.failed and not outcome.failed_batches
+    warehouse = Warehouse(home=str(env))
+    logged = warehouse.batches(dataset="subventions")
+    warehouse.dispose()
+    assert sorted(logged["producer"]) == sorted(COMMUNES)  # one batch per file, none made twice
+    assert (logged["rows_read"] == logged["rows_accepted"] + logged["rows_quarantined"]).all()
+    assert set(logged["status"]) <= {"loaded", "refused"}
+
+
 def test_a_batch_the_helper_committed_before_dying_is_in_the_run_table(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ):
